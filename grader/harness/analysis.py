@@ -1,0 +1,288 @@
+"""From journal events to findings: lock state, deadlock cycles, lock order, locksets.
+
+`LockTable` is the live picture the watchdog keeps while processes run; `analyse` turns a
+finished run's events into findings, each in plain words with the student's line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from grader.feedback import Site
+from grader.harness.findings import (
+    CHILD_CRASH,
+    DEADLOCK,
+    FOREIGN_RELEASE,
+    LOCK_ORDER,
+    LOST_UPDATE,
+    SELF_DEADLOCK,
+    UNRELEASED_LOCK,
+    Finding,
+)
+from grader.harness.runtime import site_from_json
+
+Event = dict[str, object]
+
+
+class JournalReader:
+    """Reads the run's journal files incrementally (only complete lines)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._offsets: dict[str, int] = {}
+        self.events: list[Event] = []
+
+    def poll(self) -> list[Event]:
+        fresh: list[Event] = []
+        try:
+            names = sorted(n for n in os.listdir(self.directory) if n.endswith(".jsonl"))
+        except FileNotFoundError:
+            return fresh
+        for name in names:
+            path = os.path.join(self.directory, name)
+            offset = self._offsets.get(name, 0)
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+            end = data.rfind(b"\n") + 1
+            if end:
+                self._offsets[name] = offset + end
+                fresh.extend(json.loads(line) for line in data[:end].splitlines() if line)
+        fresh.sort(key=lambda e: e["t"])  # type: ignore[arg-type, return-value]
+        self.events.extend(fresh)
+        return fresh
+
+
+def _site(event: Event, key: str = "site") -> Site | None:
+    return site_from_json(event.get(key))  # type: ignore[arg-type]
+
+
+@dataclass
+class Holding:
+    lock: str
+    name: str
+    site: Site | None
+
+
+@dataclass
+class LockTable:
+    """Who holds and who waits for which tracked lock, as far as the journal says."""
+
+    held: dict[int, dict[str, Holding]] = field(default_factory=dict)
+    waiting: dict[int, Holding] = field(default_factory=dict)
+    exited: dict[int, Event] = field(default_factory=dict)
+    stops: list[Event] = field(default_factory=list)
+
+    def apply(self, events: Iterable[Event]) -> None:
+        for event in events:
+            pid, kind = int(event["pid"]), event["k"]  # type: ignore[call-overload]
+            if kind == "wait":
+                self.waiting[pid] = Holding(str(event["lock"]), str(event["name"]), _site(event))
+            elif kind == "acquire":
+                self.waiting.pop(pid, None)
+                self.held.setdefault(pid, {})[str(event["lock"])] = Holding(
+                    str(event["lock"]), str(event["name"]), _site(event)
+                )
+            elif kind == "gave_up":
+                self.waiting.pop(pid, None)
+            elif kind == "release":
+                self.held.get(pid, {}).pop(str(event["lock"]), None)
+            elif kind == "exit":
+                self.exited[pid] = event
+            elif kind in ("self_deadlock", "foreign_release"):
+                self.stops.append(event)
+
+    def holder(self, lock: str) -> int | None:
+        for pid, locks in self.held.items():
+            if lock in locks:
+                return pid
+        return None
+
+    def cycle(self) -> list[int] | None:
+        """A cycle of processes each waiting for a lock the next one holds, if any."""
+        for start in self.waiting:
+            path: list[int] = []
+            pid: int | None = start
+            while pid is not None and pid in self.waiting and pid not in path:
+                path.append(pid)
+                pid = self.holder(self.waiting[pid].lock)
+            if pid is not None and pid in path:
+                return path[path.index(pid) :]
+        return None
+
+    def deadlock_finding(self, cycle: list[int], names: dict[int, str]) -> Finding:
+        details = []
+        for pid in cycle:
+            wanted = self.waiting[pid]
+            holdings = ", ".join(f"{h.name} (acquired at {h.site})" for h in self.held.get(pid, {}).values())
+            details.append(
+                f"{names.get(pid, f'process {pid}')} holds {holdings or 'nothing'} and waits for "
+                f"{wanted.name} at {wanted.site}"
+            )
+        first = self.waiting[cycle[0]]
+        return Finding(
+            DEADLOCK,
+            "Deadlock: these processes each wait for a lock that another one of them holds, so "
+            "none of them can ever go on. Look at the order in which your code takes the locks.",
+            first.site,
+            tuple(details),
+        )
+
+    def stranded(self, alive: set[int]) -> Finding | None:
+        """A lock held by a process that has ended while a live process waits for it."""
+        for pid, wanted in self.waiting.items():
+            if pid not in alive:
+                continue
+            holder = self.holder(wanted.lock)
+            if holder is not None and holder not in alive:
+                holding = self.held[holder][wanted.lock]
+                return unreleased_finding(holding, self.exited.get(holder), waiting_at=wanted.site)
+        return None
+
+
+def unreleased_finding(holding: Holding, exit_event: Event | None, waiting_at: Site | None = None) -> Finding:
+    how = "finished"
+    if exit_event is None:
+        how = "was stopped"
+    elif exit_event.get("code"):
+        how = "crashed"
+    message = (
+        f"The lock {holding.name} acquired at {holding.site} was never released: the process "
+        f"{how} while still holding it."
+    )
+    if waiting_at is not None:
+        message += f" Another process waits for it at {waiting_at} and can never go on."
+    message += " Check every way out of the code after acquire(): each one needs a release()."
+    return Finding(UNRELEASED_LOCK, message, holding.site)
+
+
+def analyse(events: list[Event]) -> list[Finding]:
+    """Every finding a finished run's journal supports, in time order within each kind."""
+    findings: list[Finding] = []
+    findings += _stops(events)
+    findings += _unreleased(events)
+    findings += _lock_order(events)
+    findings += _lockset(events)
+    findings += _crashes(events)
+    return findings
+
+
+_STOP_CONCEPTS = {"self_deadlock": SELF_DEADLOCK, "foreign_release": FOREIGN_RELEASE}
+
+
+def stop_finding(event: Event) -> Finding:
+    """The finding a child journaled just before the harness stopped it."""
+    return Finding(_STOP_CONCEPTS[str(event["k"])], str(event["message"]), _site(event))
+
+
+def _stops(events: list[Event]) -> list[Finding]:
+    return [stop_finding(e) for e in events if e["k"] in _STOP_CONCEPTS]
+
+
+def _unreleased(events: list[Event]) -> list[Finding]:
+    findings, seen = [], set()
+    for event in events:
+        if event["k"] != "exit":
+            continue
+        for uid, name, site in event["held"]:  # type: ignore[union-attr, misc]
+            key = (uid, tuple(site or ()))
+            if key not in seen:
+                seen.add(key)
+                findings.append(unreleased_finding(Holding(uid, name, site_from_json(site)), event))
+    return findings
+
+
+def _lock_order(events: list[Event]) -> list[Finding]:
+    """Lockdep's rule: if A is ever taken while holding B, B must never be taken while holding A."""
+    edges: dict[tuple[str, str], tuple[str, str, Site | None, Site | None]] = {}
+    for event in events:
+        if event["k"] != "wait":
+            continue
+        for uid, name, site in event["held"]:  # type: ignore[union-attr, misc]
+            key = (uid, str(event["lock"]))
+            if key[0] != key[1]:
+                edges.setdefault(key, (name, str(event["name"]), site_from_json(site), _site(event)))
+    findings = []
+    reported: set[frozenset[str]] = set()
+    for (first, second), (name_a, name_b, site_a1, site_b1) in edges.items():
+        back = edges.get((second, first))
+        pair = frozenset((first, second))
+        if back is None or pair in reported:
+            continue
+        reported.add(pair)
+        _, _, site_b2, site_a2 = back
+        findings.append(
+            Finding(
+                LOCK_ORDER,
+                f"These two locks are taken in opposite orders: {name_a} then {name_b} "
+                f"(at {site_a1} and {site_b1}), but elsewhere {name_b} then {name_a} (at {site_b2} "
+                f"and {site_a2}). Two processes doing this at the same time can each hold one lock "
+                "and wait forever for the other, even if this run was lucky. Always take locks "
+                "in one fixed order.",
+                site_b1,
+            )
+        )
+    return findings
+
+
+def _lockset(events: list[Event]) -> list[Finding]:
+    """Eraser's rule: for each shared location, some one lock is held at every access."""
+    names: dict[str, str] = {}
+    candidates: dict[str, set[str]] = {}
+    first_access: dict[str, Event] = {}
+    for event in events:
+        if event["k"] in ("lock", "acquire", "wait"):
+            names[str(event["lock"])] = str(event["name"])
+            continue
+        if event["k"] != "access":
+            continue
+        location = str(event["loc"])
+        held = set(event["held"])  # type: ignore[call-overload]
+        if location not in candidates:
+            candidates[location] = held
+            first_access[location] = event
+        else:
+            candidates[location] &= held
+        if candidates[location]:
+            continue
+        return [_lockset_finding(location, event, first_access[location], names)]
+    return []
+
+
+def _lockset_finding(location: str, event: Event, first: Event, names: dict[str, str]) -> Finding:
+    op, site = ("read", "written")[event["op"] == "write"], _site(event)
+    held = [names.get(uid, uid) for uid in event["held"]]  # type: ignore[union-attr]
+    if not held:
+        message = (
+            f"Lost update risk: `{location}` was {op} at {site} while this process held no lock. "
+            "Another process can change it between your read and your write, and one of the "
+            "updates is lost. Every read and write of a shared value must happen while holding "
+            "the shared lock."
+        )
+    else:
+        earlier = [names.get(uid, uid) for uid in first["held"]]  # type: ignore[union-attr]
+        message = (
+            f"Lost update risk: `{location}` was {op} at {site} holding {', '.join(held)}, but "
+            f"at {_site(first)} it was accessed holding {', '.join(earlier) or 'no lock'}. No "
+            "single lock protects every access, so two processes can be inside at once. All "
+            "processes must use the same lock, the one passed in to them."
+        )
+    return Finding(LOST_UPDATE, message, site)
+
+
+def _crashes(events: list[Event]) -> list[Finding]:
+    findings = []
+    for event in events:
+        if event["k"] == "crash":
+            findings.append(
+                Finding(
+                    CHILD_CRASH,
+                    f"A child process crashed with {event['error']}: {event['message']} "
+                    f"(at {_site(event)}). Its traceback:\n{event['traceback']}".rstrip(),
+                    _site(event),
+                )
+            )
+    return findings

@@ -1,0 +1,76 @@
+"""What the harness found, and the exceptions that carry it.
+
+Concept names are shared with the self-check's variant corpus and the grader, so a
+failure can be traced to the idea a student should revisit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.feedback import Site, StudentFailure
+
+LOST_UPDATE = "lost update"
+UNRELEASED_LOCK = "unreleased lock"
+SELF_DEADLOCK = "self-deadlock"
+FOREIGN_RELEASE = "foreign release"
+DEADLOCK = "deadlock"
+LOCK_ORDER = "lock order"
+START_JOIN_ORDER = "start/join order"
+MISSING_JOIN = "missing join"
+CHILD_CRASH = "child crash"
+TOO_SLOW = "did not finish"
+
+# Most telling first: when several findings stem from one bug (a lock left held makes the
+# next acquire hang, which trips the deadline), the student reads about the cause.
+PRIORITY = (
+    SELF_DEADLOCK,
+    UNRELEASED_LOCK,
+    FOREIGN_RELEASE,
+    DEADLOCK,
+    LOCK_ORDER,
+    LOST_UPDATE,
+    CHILD_CRASH,
+    START_JOIN_ORDER,
+    MISSING_JOIN,
+    TOO_SLOW,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosed problem: its concept, a message for students, and the line it is about."""
+
+    concept: str
+    message: str
+    site: Site | None = None
+    details: tuple[str, ...] = field(default=())
+
+    @property
+    def rank(self) -> int:
+        return PRIORITY.index(self.concept) if self.concept in PRIORITY else len(PRIORITY)
+
+    def full_message(self) -> str:
+        return "\n".join((self.message, *(f"  {line}" for line in self.details)))
+
+    def failure(self) -> ConcurrencyFailure:
+        return ConcurrencyFailure(self)
+
+
+def most_telling(findings: list[Finding]) -> Finding | None:
+    return min(findings, key=lambda f: f.rank, default=None)
+
+
+class ConcurrencyFailure(StudentFailure):
+    """Raised in the test process: a concurrency bug, explained, with the student's line."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.full_message(), site=finding.site, concept=finding.concept)
+        self.finding = finding
+
+
+class HarnessStop(BaseException):
+    """Raised inside a child process to stop it at a bug the harness has already recorded.
+
+    A BaseException, so that a student's `except Exception:` cannot swallow it.
+    """

@@ -1,0 +1,115 @@
+"""Wrappers for `RawValue` and `RawArray` that check who touches them, and widen races.
+
+In child processes each read and write is journaled with the tracked locks the process
+holds, so the parent can apply Eraser's lockset rule per location. Accesses in the parent
+are checked differently: they are fine before the children start and after they are
+joined, and reported if they happen while children are still running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from grader.harness.runtime import (
+    RunConfig,
+    caller_site,
+    emit,
+    in_child,
+    parent_harness,
+    process_state,
+    site_to_json,
+)
+
+
+class _Guarded:
+    def __init__(self, raw: Any, config: RunConfig, name: str) -> None:
+        self._raw = raw
+        self._config = config
+        self.name = name
+
+    def _access(self, op: str, location: str) -> None:
+        config = self._config
+        site = caller_site(config, depth=3)
+        if not in_child(config):
+            harness = parent_harness(config)
+            if harness is not None:
+                harness._on_parent_access(op, location, site)  # type: ignore[attr-defined]
+            return
+        state = process_state()
+        if config.check_locks:
+            emit(
+                config,
+                "access",
+                op=op,
+                loc=location,
+                held=[held.uid for held in state.held],
+                hold=state.holds_started if state.held else 0,
+                site=site_to_json(site),
+            )
+        if op == "write" and not state.held:
+            _pause(config.pauses.before_unlocked_write)
+
+    def _after_read(self) -> None:
+        if in_child(self._config):
+            pauses = self._config.pauses
+            _pause(pauses.after_locked_read if process_state().held else pauses.after_unlocked_read)
+
+
+def _pause(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+class GuardedValue(_Guarded):
+    """Same interface as `RawValue`: the number is in `.value`."""
+
+    @property
+    def value(self) -> Any:
+        self._access("read", self.name)
+        value = self._raw.value
+        self._after_read()
+        return value
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        self._access("write", self.name)
+        self._raw.value = new
+
+    def __repr__(self) -> str:
+        return f"<GuardedValue {self.name}={self._raw.value!r}>"
+
+
+class GuardedArray(_Guarded):
+    """Same interface as `RawArray`: indexing, slicing, `len` and iteration."""
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def _indices(self, key: int | slice) -> list[int]:
+        if isinstance(key, slice):
+            return list(range(*key.indices(len(self._raw))))
+        index = key + len(self._raw) if key < 0 else key
+        if not 0 <= index < len(self._raw):
+            raise IndexError("invalid index")
+        return [index]
+
+    def __getitem__(self, key: int | slice) -> Any:
+        for index in self._indices(key):
+            self._access("read", f"{self.name}[{index}]")
+        value = self._raw[key]
+        self._after_read()
+        return value
+
+    def __setitem__(self, key: int | slice, new: Any) -> None:
+        for index in self._indices(key):
+            self._access("write", f"{self.name}[{index}]")
+        self._raw[key] = new
+
+    def __iter__(self) -> Iterator[Any]:
+        for index in range(len(self._raw)):
+            yield self[index]
+
+    def __repr__(self) -> str:
+        return f"<GuardedArray {self.name}={list(self._raw)!r}>"

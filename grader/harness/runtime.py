@@ -1,0 +1,196 @@
+"""What every process of a checked run knows: the run's settings, its journal, its held locks.
+
+The settings travel to child processes inside the pickled lock, value and process objects, so
+spawn and forkserver children know them as fork children do. The per-process state (which
+tracked locks this process holds right now) is rebuilt whenever the process id changes, so a
+forked child never inherits its parent's holdings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from grader.feedback import Site
+
+HARNESS_DIR = str(Path(__file__).resolve().parent)
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Race amplification: short sleeps in child processes that widen every race window.
+
+    An unprotected read-modify-write then loses updates in nearly every run, while code that
+    holds the right lock still gives exact results (the pause happens inside its critical
+    section, or after its release, where no other process can interfere with its data).
+    """
+
+    after_unlocked_read: float = 0.002
+    before_unlocked_write: float = 0.002
+    after_locked_read: float = 0.0002
+    after_release: float = 0.0
+
+    @classmethod
+    def none(cls) -> Pauses:
+        return cls(0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings shared by every process of one checked run (picklable)."""
+
+    run_id: str
+    journal_dir: str
+    parent_pid: int
+    start_method: str
+    student_dirs: tuple[str, ...]
+    check_locks: bool = True
+    pauses: Pauses = field(default_factory=Pauses)
+    use_gate: bool = True
+    gate_timeout: float = 2.0
+    hard_deadline: float = 0.0  # time.time() after which a child ends itself, whatever it does
+    substitute_modules: tuple[str, ...] = ()
+
+
+@dataclass
+class Held:
+    """One tracked lock held by this process: which lock and where it was acquired."""
+
+    uid: str
+    name: str
+    site: Site | None
+    hold: int  # number of the outermost hold this acquire belongs to
+
+
+@dataclass
+class ProcessState:
+    pid: int
+    held: list[Held] = field(default_factory=list)
+    holds_started: int = 0
+    journals: dict[str, Journal] = field(default_factory=dict)
+    keep: list[object] = field(default_factory=list)  # objects that must outlive this call
+
+
+_STATE: ProcessState | None = None
+
+
+def process_state() -> ProcessState:
+    """This process's state; a fresh one in a newly forked child."""
+    global _STATE
+    pid = os.getpid()
+    if _STATE is None or _STATE.pid != pid:
+        _STATE = ProcessState(pid=pid)
+    return _STATE
+
+
+class Journal:
+    """Appends one JSON line per event to this process's own file in the run's journal.
+
+    One file per process and one `os.write` per line keep events whole without any locking
+    of our own; the parent reads all files and merges them by their monotonic timestamps.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, f"{os.getpid()}.jsonl")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+        self._fd = os.open(self.path, flags, 0o644)
+
+    def emit(self, kind: str, **fields: object) -> None:
+        record = {"k": kind, "pid": os.getpid(), "t": time.monotonic_ns(), **fields}
+        os.write(self._fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
+def journal_for(config: RunConfig) -> Journal:
+    state = process_state()
+    journal = state.journals.get(config.journal_dir)
+    if journal is None:
+        journal = state.journals[config.journal_dir] = Journal(config.journal_dir)
+    return journal
+
+
+def emit(config: RunConfig, kind: str, **fields: object) -> None:
+    journal_for(config).emit(kind, **fields)
+
+
+def display_path(filename: str, student_dirs: tuple[str, ...]) -> str:
+    """How a student file is named in messages: `exercises/deadlock_fix.py`."""
+    path = Path(filename).resolve()
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        pass
+    for directory in student_dirs:
+        base = Path(directory)
+        try:
+            return (Path(base.name) / path.relative_to(base)).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def _is_student_file(filename: str, student_dirs: tuple[str, ...]) -> bool:
+    return any(filename.startswith(directory + os.sep) for directory in student_dirs)
+
+
+def _is_machinery(filename: str) -> bool:
+    return filename.startswith(HARNESS_DIR) or "multiprocessing" in filename or "threading" in filename
+
+
+def site_of_frame(frame: FrameType | None, student_dirs: tuple[str, ...]) -> Site | None:
+    """The innermost frame of student code at or above `frame`.
+
+    Falls back to the innermost frame outside the harness and the standard library's
+    process machinery, so that checks driven by test code still point somewhere useful.
+    """
+    fallback: Site | None = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if _is_student_file(filename, student_dirs):
+            return Site(display_path(filename, student_dirs), frame.f_lineno, frame.f_code.co_name)
+        if fallback is None and not _is_machinery(filename):
+            fallback = Site(display_path(filename, student_dirs), frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return fallback
+
+
+def caller_site(config: RunConfig, depth: int = 2) -> Site | None:
+    """The student's line that called into the harness."""
+    return site_of_frame(sys._getframe(depth), config.student_dirs)
+
+
+def site_to_json(site: Site | None) -> list[object] | None:
+    return None if site is None else [site.file, site.line, site.function]
+
+
+def site_from_json(data: list[object] | None) -> Site | None:
+    if not data:
+        return None
+    file, line, function = data
+    return Site(str(file), int(line), str(function))  # type: ignore[arg-type]
+
+
+def in_child(config: RunConfig) -> bool:
+    return os.getpid() != config.parent_pid
+
+
+# The Harness objects alive in this (parent) process, by run id: guarded values and
+# supervised processes report parent-side events to them.
+PARENT_HARNESSES: dict[str, object] = {}
+
+
+def parent_harness(config: RunConfig) -> object | None:
+    if in_child(config):
+        return None
+    return PARENT_HARNESSES.get(config.run_id)

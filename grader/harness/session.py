@@ -1,0 +1,368 @@
+"""A `Harness` is one checked run of student code.
+
+It hands out tracked locks, guarded shared values and supervised processes (directly, or
+by substitution into the student's module), watches the journal while the parent waits in
+`join()`, stops everything at a deadlock or a deadline with a report of where each child
+is stuck, and afterwards turns the journal into findings. Nothing it starts outlives it.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import multiprocessing.sharedctypes
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+import types
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.feedback import Site
+from grader.harness.analysis import JournalReader, LockTable, analyse, stop_finding
+from grader.harness.findings import (
+    MISSING_JOIN,
+    START_JOIN_ORDER,
+    TOO_SLOW,
+    ConcurrencyFailure,
+    Finding,
+    most_telling,
+)
+from grader.harness.guarded import GuardedArray, GuardedValue
+from grader.harness.runtime import PARENT_HARNESSES, Pauses, RunConfig, display_path
+from grader.harness.substitution import Factories, substitute
+from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
+from grader.harness.tracked_lock import TrackedLock
+
+POLL_SECONDS = 0.05
+STACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+
+
+@dataclass
+class _Child:
+    """What the parent knows of one supervised process."""
+
+    process: Any
+    number: int
+    started_at: Site | None
+    started_t: float
+    joined_at: Site | None = None
+    joined_t: float | None = None
+
+
+class Harness:
+    """One checked run. Use as a context manager; call `check()` to raise the first finding."""
+
+    def __init__(
+        self,
+        start_method: str | None = None,
+        student_dirs: Iterable[str | os.PathLike[str]] = (),
+        *,
+        deadline: float = 10.0,
+        check_locks: bool = True,
+        pauses: Pauses | None = None,
+        use_gate: bool = True,
+        require_concurrency: bool = True,
+        require_join: bool = True,
+    ) -> None:
+        self.ctx = multiprocessing.get_context(start_method)
+        self.start_method = self.ctx.get_start_method()
+        self.journal_dir = tempfile.mkdtemp(prefix="mp-harness-")
+        self.deadline = deadline
+        self.require_concurrency = require_concurrency
+        self.require_join = require_join
+        self.config = RunConfig(
+            run_id=uuid.uuid4().hex,
+            journal_dir=self.journal_dir,
+            parent_pid=os.getpid(),
+            start_method=self.start_method,
+            student_dirs=tuple(str(Path(d).resolve()) for d in student_dirs),
+            check_locks=check_locks,
+            pauses=pauses if pauses is not None else Pauses(),
+            use_gate=use_gate,
+            hard_deadline=time.time() + deadline * 3 + 30,
+        )
+        self._gate = self.ctx.Event() if use_gate else None
+        self._arrivals = self.ctx.Semaphore(0) if use_gate else None
+        self._arrived = 0
+        self._children: list[_Child] = []
+        self._reader = JournalReader(self.journal_dir)
+        self._table = LockTable()
+        self._suspect_cycle: list[int] | None = None
+        self._parent_findings: list[Finding] = []
+        self._abort: Finding | None = None
+        self._restorers: list[Callable[[], None]] = []
+        self._substituted: list[str] = []
+        self._first_start: float | None = None
+        self._closed = False
+        self.factories = Factories(self.config, self.Process)
+        PARENT_HARNESSES[self.config.run_id] = self
+
+    # -- instruments for tests ---------------------------------------------------------
+    def Lock(self, name: str = "lock") -> TrackedLock:  # noqa: N802 - mirrors multiprocessing
+        return TrackedLock(self.ctx, self.config, f"`{name}`")
+
+    def RawValue(self, typecode: Any, value: Any = 0, name: str = "counter") -> GuardedValue:  # noqa: N802
+        return GuardedValue(multiprocessing.sharedctypes.RawValue(typecode, value), self.config, name)
+
+    def RawArray(self, typecode: Any, size_or_initializer: Any, name: str = "counts") -> GuardedArray:  # noqa: N802
+        raw = multiprocessing.sharedctypes.RawArray(typecode, size_or_initializer)
+        return GuardedArray(raw, self.config, name)
+
+    def Process(self, group: None = None, target: Callable[..., Any] | None = None, name: str | None = None,  # noqa: N802
+                args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *, daemon: bool | None = None) -> Any:
+        process = process_class(self.ctx)(group, target, name, tuple(args), kwargs or {}, daemon=daemon)
+        process._supervise(self.config, self._gate, self._arrivals)
+        return process
+
+    def substitute(self, module: types.ModuleType) -> types.ModuleType:
+        """Make the module's own Lock/RawValue/RawArray/Process calls create instruments."""
+        self._restorers.append(substitute(module, self.factories))
+        self._substituted.append(module.__name__)
+        self.config = _replace(self.config, substitute_modules=tuple(self._substituted))
+        self.factories.config = self.config
+        return module
+
+    # -- events from the instruments (parent side) ----------------------------------
+    def _on_start(self, process: Any, site: Site | None) -> None:
+        now = time.monotonic()
+        if self._first_start is None:
+            self._first_start = now
+        self._children.append(_Child(process, len(self._children) + 1, site, now))
+
+    def _on_join(self, process: Any, timeout: float | None, site: Site | None) -> None:
+        child = self._child(process)
+        if child is not None and child.joined_t is None:
+            child.joined_at, child.joined_t = site, time.monotonic()
+        self._wait_for(process, timeout)
+
+    def _on_parent_access(self, op: str, location: str, site: Site | None) -> None:
+        running = [c for c in self._children if c.joined_t is None and c.process.exitcode is None]
+        if not running or not self.require_join:
+            return
+        self._parent_findings.append(
+            Finding(
+                MISSING_JOIN,
+                f"`{location}` was {'read' if op == 'read' else 'changed'} at {site} while "
+                f"{len(running)} process(es) were still running. Wait for every process with "
+                "join() before you use the result: until then it is not finished.",
+                site,
+            )
+        )
+        self._open_gate()
+
+    def _child(self, process: Any) -> _Child | None:
+        return next((c for c in self._children if c.process is process), None)
+
+    # -- waiting and watching ---------------------------------------------------------
+    def _open_gate(self) -> None:
+        """Let the children run, once all that were started have reached the gate."""
+        if self._gate is None or self._gate.is_set():
+            return
+        until = time.monotonic() + 10.0
+        while self._arrived < len(self._children) and time.monotonic() < until:
+            if self._arrivals.acquire(timeout=POLL_SECONDS):
+                self._arrived += 1
+            elif all(c.process.exitcode is not None for c in self._children[self._arrived :]):
+                break
+        self._gate.set()
+
+    def _wait_for(self, process: Any, timeout: float | None) -> None:
+        self._open_gate()
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            process._plain_join(POLL_SECONDS)
+            if process.exitcode is not None:
+                return
+            self._watch()
+            if end is not None and time.monotonic() >= end:
+                return
+
+    def _watch(self) -> None:
+        """One watchdog step: stop the run at a certain deadlock, a stranded lock or the deadline."""
+        # Who is alive is read *before* the journal: a process already dead by then has
+        # written all its events, so "held by a dead process" is never a stale reading.
+        alive = {c.process.pid for c in self._children if c.process.exitcode is None}
+        self._table.apply(self._reader.poll())
+        finding: Finding | None = None
+        if self._table.stops:
+            finding = stop_finding(self._table.stops[0])
+        stranded = self._table.stranded(alive | {os.getpid()})
+        if finding is None and stranded is not None:
+            finding = stranded
+        cycle = self._table.cycle()
+        if cycle is not None and all(pid in alive for pid in cycle):
+            if cycle == self._suspect_cycle and finding is None:
+                finding = self._table.deadlock_finding(cycle, self._process_names())
+            self._suspect_cycle = cycle
+        else:
+            self._suspect_cycle = None
+        if finding is None and self._first_start is not None:
+            if time.monotonic() - self._first_start > self.deadline:
+                finding = self._too_slow()
+        if finding is not None:
+            self._stop_all(finding)
+
+    def _process_names(self) -> dict[int, str]:
+        return {c.process.pid: f"process {c.number}" for c in self._children}
+
+    def _too_slow(self) -> Finding:
+        stuck = self._where_stuck()
+        return Finding(
+            TOO_SLOW,
+            f"The processes did not finish within {self.deadline:g} s, so they were stopped. "
+            "Something waits forever or loops without end.",
+            next((site for _, site in stuck if site is not None), None),
+            tuple(f"{name} was at {site}" for name, site in stuck),
+        )
+
+    def _where_stuck(self) -> list[tuple[str, Site | None]]:
+        """Ask each live child where it is (faulthandler), else use its journaled wait."""
+        alive = [c for c in self._children if c.process.exitcode is None]
+        if CAN_DUMP_STACKS:
+            for child in alive:
+                try:
+                    os.kill(child.process.pid, signal.SIGUSR1)
+                except OSError:
+                    pass
+            time.sleep(0.3)
+        result = []
+        for child in alive:
+            site = self._stack_site(child.process.pid)
+            if site is None and child.process.pid in self._table.waiting:
+                site = self._table.waiting[child.process.pid].site
+            result.append((f"process {child.number}", site))
+        return result
+
+    def _stack_site(self, pid: int) -> Site | None:
+        path = os.path.join(self.journal_dir, f"{pid}.stack")
+        try:
+            text = Path(path).read_text(errors="replace")
+        except OSError:
+            return None
+        for match in STACK_LINE.finditer(text):
+            file = match["file"]
+            if any(file.startswith(d + os.sep) for d in self.config.student_dirs):
+                return Site(display_path(file, self.config.student_dirs), int(match["line"]), match["func"])
+        return None
+
+    def _stop_all(self, finding: Finding) -> None:
+        """Kill the whole run at a certain bug and raise it into the waiting parent code."""
+        self._kill_all()
+        self._abort = finding
+        raise self._first_failure() or finding.failure()
+
+    def _kill_all(self) -> None:
+        for child in self._children:
+            process = child.process
+            if process.exitcode is None and process.pid is not None:
+                try:
+                    if hasattr(os, "killpg"):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    else:
+                        process.kill()
+                except OSError:
+                    process.kill()
+        for child in self._children:
+            child.process._plain_join(5)
+            if child.process.exitcode is None:  # not in its own group yet, or ignoring us
+                child.process.kill()
+                child.process._plain_join(5)
+
+    # -- results ------------------------------------------------------------------------
+    def finish(self) -> list[Finding]:
+        """Wait for leftover children (within the deadline) and return every finding."""
+        if self._abort is None:
+            self._open_gate()
+            try:
+                for child in self._children:
+                    self._wait_for(child.process, None)
+            except ConcurrencyFailure:
+                pass
+        self._kill_all()
+        self._table.apply(self._reader.poll())
+        findings = list(analyse(self._reader.events))
+        if self._abort is not None:
+            findings.append(self._abort)
+        findings += self._parent_findings
+        findings += self._order_findings()
+        return findings
+
+    def _order_findings(self) -> list[Finding]:
+        findings = []
+        if self.require_concurrency:
+            for child in self._children:
+                later = [c for c in self._children if child.joined_t is not None and c.started_t > child.joined_t]
+                if later:
+                    findings.append(
+                        Finding(
+                            START_JOIN_ORDER,
+                            f"Process {child.number} was joined at {child.joined_at} before process "
+                            f"{later[0].number} was started at {later[0].started_at}, so they ran one "
+                            "after another instead of at the same time. Start all the processes "
+                            "first, then join them all.",
+                            child.joined_at,
+                        )
+                    )
+                    break
+        if self.require_join:
+            unjoined = [c for c in self._children if c.joined_t is None]
+            if unjoined:
+                findings.append(
+                    Finding(
+                        MISSING_JOIN,
+                        f"Process {unjoined[0].number}, started at {unjoined[0].started_at}, was never "
+                        "joined. Without join() the parent does not wait for it to finish, so its "
+                        "work may not be done when you use the result.",
+                        unjoined[0].started_at,
+                    )
+                )
+        return findings
+
+    def _first_failure(self) -> ConcurrencyFailure | None:
+        finding = most_telling(self.finish())
+        return None if finding is None else finding.failure()
+
+    def check(self, ignore: Iterable[str] = ()) -> None:
+        """Raise the most telling finding (a `StudentFailure`), if there is one."""
+        ignored = set(ignore)
+        finding = most_telling([f for f in self.finish() if f.concept not in ignored])
+        if finding is not None:
+            raise finding.failure()
+
+    @property
+    def children(self) -> list[Any]:
+        return [c.process for c in self._children]
+
+    def close(self) -> None:
+        """Stop and reap every child, undo substitutions, free the journal and semaphores."""
+        if self._closed:
+            return
+        self._closed = True
+        self._kill_all()
+        for restore in reversed(self._restorers):
+            restore()
+        PARENT_HARNESSES.pop(self.config.run_id, None)
+        self._gate = self._arrivals = None
+        self._children.clear()
+        self.factories = None  # type: ignore[assignment]
+        gc.collect()  # finalizes the named semaphores of dropped locks now, not at exit
+        shutil.rmtree(self.journal_dir, ignore_errors=True)
+
+    def __enter__(self) -> Harness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _replace(config: RunConfig, **changes: Any) -> RunConfig:
+    from dataclasses import replace
+
+    return replace(config, **changes)

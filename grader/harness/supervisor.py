@@ -1,0 +1,180 @@
+"""Supervised processes: a drop-in for `multiprocessing.Process` that the harness can always stop.
+
+In the child, a small bootstrap runs before the student's target: it makes the child the
+leader of its own process group (so the whole tree can be killed at once), arms
+`faulthandler` so the parent can ask where the child is stuck, starts a watchdog thread
+that ends the child if the parent goes away or the run's hard deadline passes, waits at
+the start gate, and journals a crash with the student's traceback.
+
+In the parent, `start()` and `join()` are recorded, and `join()` waits in short slices so
+the harness can watch the journal for deadlocks while the student's code is waiting.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import multiprocessing.context as mpc
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from grader.harness.findings import HarnessStop
+from grader.harness.runtime import (
+    RunConfig,
+    caller_site,
+    emit,
+    parent_harness,
+    process_state,
+    site_of_frame,
+    site_to_json,
+)
+
+CAN_DUMP_STACKS = hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register")
+
+
+class _SupervisedMixin:
+    """Shared by the per-start-method classes below (they must be importable by name)."""
+
+    _config: RunConfig
+    _gate: Any
+    _arrivals: Any
+
+    def _supervise(self, config: RunConfig, gate: Any, arrivals: Any) -> None:
+        self._config = config
+        self._gate = gate
+        self._arrivals = arrivals
+
+    # -- parent side ---------------------------------------------------------------------
+    def start(self) -> None:
+        harness = parent_harness(self._config)
+        site = caller_site(self._config)
+        super().start()  # type: ignore[misc]
+        if harness is not None:
+            harness._on_start(self, site)  # type: ignore[attr-defined]
+
+    def join(self, timeout: float | None = None) -> None:
+        harness = parent_harness(self._config)
+        if harness is None:
+            super().join(timeout)  # type: ignore[misc]
+            return
+        harness._on_join(self, timeout, caller_site(self._config))  # type: ignore[attr-defined]
+
+    def _plain_join(self, timeout: float | None) -> None:
+        super().join(timeout)  # type: ignore[misc]
+
+    # -- child side ----------------------------------------------------------------------
+    def run(self) -> None:
+        config = self._config
+        _bootstrap_child(config)
+        if config.use_gate and self._gate is not None:
+            self._arrivals.release()
+            self._gate.wait(config.gate_timeout)
+        emit(config, "run", name=self.name)  # type: ignore[attr-defined]
+        code = 0
+        try:
+            super().run()  # type: ignore[misc]
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except HarnessStop:
+            code = 1
+        except BaseException as error:  # noqa: BLE001 - every crash is reported to the student
+            code = 1
+            _journal_crash(config, error)
+        finally:
+            state = process_state()
+            emit(
+                config,
+                "exit",
+                code=code,
+                held=[[h.uid, h.name, site_to_json(h.site)] for h in state.held],
+            )
+        if code:
+            raise SystemExit(code)
+
+
+def _journal_crash(config: RunConfig, error: BaseException) -> None:
+    frames = traceback.extract_tb(error.__traceback__)
+    student = [f for f in frames if any(f.filename.startswith(d) for d in config.student_dirs)]
+    tb = error.__traceback__
+    innermost = None
+    while tb is not None:
+        innermost = tb.tb_frame
+        tb = tb.tb_next
+    site = site_of_frame(innermost, config.student_dirs) if innermost is not None else None
+    lines = traceback.format_list(student) if student else []
+    emit(
+        config,
+        "crash",
+        error=type(error).__name__,
+        message=str(error)[:500],
+        site=site_to_json(site),
+        traceback="".join(lines)[-3000:],
+    )
+
+
+def _bootstrap_child(config: RunConfig) -> None:
+    if hasattr(os, "setpgid"):
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+    state = process_state()
+    if CAN_DUMP_STACKS:
+        stacks = open(os.path.join(config.journal_dir, f"{os.getpid()}.stack"), "w")  # noqa: SIM115
+        state.keep.append(stacks)
+        faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
+    threading.Thread(target=_watch_parent, args=(config,), daemon=True).start()
+    _substitute_in_child(config)
+
+
+def _watch_parent(config: RunConfig) -> None:
+    """End this child if its parent has gone or the run's hard deadline has passed."""
+    parent = os.getppid()
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent or (config.hard_deadline and time.time() > config.hard_deadline):
+            os._exit(70)
+
+
+def _substitute_in_child(config: RunConfig) -> None:
+    """Spawned children import the student's module afresh: instrument it there too."""
+    if not config.substitute_modules or config.start_method == "fork":
+        return
+    from grader.harness.substitution import Factories, substitute
+
+    factories = Factories(config)
+    for name in config.substitute_modules:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        substitute(module, factories)
+
+
+_CLASSES: dict[str, type] = {}
+
+
+class SupervisedSpawnProcess(_SupervisedMixin, mpc.SpawnProcess):
+    pass
+
+
+_CLASSES["spawn"] = SupervisedSpawnProcess
+
+if sys.platform != "win32":
+
+    class SupervisedForkProcess(_SupervisedMixin, mpc.ForkProcess):
+        pass
+
+    class SupervisedForkServerProcess(_SupervisedMixin, mpc.ForkServerProcess):
+        pass
+
+    _CLASSES["fork"] = SupervisedForkProcess
+    _CLASSES["forkserver"] = SupervisedForkServerProcess
+
+
+def process_class(ctx: BaseContext) -> type:
+    """The supervised Process class for this context's start method."""
+    return _CLASSES[ctx.get_start_method()]
