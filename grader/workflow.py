@@ -1,0 +1,163 @@
+"""`python -m grader workflow`: write the students' GitHub Actions workflow from info.toml.
+
+The workflow has the shape GitHub Classroom's autograding generated, so its actions (which still
+run as plain GitHub Actions) report a score: one command-grader step per exercise, all or nothing
+for that exercise's points, then the grading reporter. Those steps see a stripped environment
+(no GITHUB_ACTIONS), so a last plain step runs the grader once more to write the job summary and
+the annotations on the student's lines. Generated, never hand-edited: the self-check fails when
+the committed file no longer matches info.toml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
+
+WORKFLOW_PATH = Path(".github/workflows/classroom.yml")
+PYTHON_VERSION = "3.12"
+COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
+REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+INSTALL_MINUTES = 5
+_STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def step_id(exercise: Exercise) -> str:
+    """The step id for an exercise: its name with hyphens, as Classroom spelled ids."""
+    identifier = exercise.name.replace("_", "-")
+    if not _STEP_ID.match(identifier):
+        raise ValueError(f"exercise name {exercise.name!r} cannot be a workflow step id")
+    return identifier
+
+
+def results_variable(identifier: str) -> str:
+    """The env var the reporter reads for a runner: `<ID>_RESULTS`, upper-cased, hyphens kept."""
+    return f"{identifier.upper()}_RESULTS"
+
+
+def step_timeout_minutes(exercise: Exercise) -> int:
+    """The action's backstop in whole minutes: the grader's own budget plus a minute to start."""
+    return math.ceil(exercise.timeout / 60) + 1
+
+
+def _quoted(text: str) -> str:
+    # A JSON string is a valid YAML double-quoted scalar: titles may hold ':' '#' or quotes.
+    return json.dumps(text)
+
+
+def render(exercises: Sequence[Exercise]) -> str:
+    """The whole workflow file as text (deterministic, so it can be compared byte for byte)."""
+    if not exercises:
+        raise ValueError("info.toml lists no exercises")
+    ids = [step_id(exercise) for exercise in exercises]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"exercise names collide as step ids: {ids}")
+    grading_minutes = sum(step_timeout_minutes(e) for e in exercises)
+    job_minutes = INSTALL_MINUTES + 2 * grading_minutes
+    lines = [
+        "# Generated from info.toml by `python -m grader workflow`: do not edit by hand.",
+        "# One autograding step per exercise (all or nothing for its points in the Classroom",
+        "# score), the reporter that adds them up, then one plain run of the grader for the",
+        "# job summary and the annotations on your lines.",
+        "name: Autograding Tests",
+        '"on":',
+        "  - push",
+        "  - workflow_dispatch",
+        "permissions:",
+        "  checks: write",
+        "  actions: read",
+        "  contents: read",
+        "jobs:",
+        "  run-autograding-tests:",
+        "    runs-on: ubuntu-latest",
+        "    if: github.actor != 'github-classroom[bot]'",
+        f"    timeout-minutes: {job_minutes}",
+        "    steps:",
+        "      - name: Checkout code",
+        "        uses: actions/checkout@v4",
+        "      - name: Set up Python",
+        "        uses: actions/setup-python@v5",
+        "        with:",
+        f"          python-version: {_quoted(PYTHON_VERSION)}",
+        "      - name: Install the exercises and the grader",
+        "        id: install",
+        "        run: python -m pip install -e .",
+    ]
+    for exercise, identifier in zip(exercises, ids, strict=True):
+        lines += [
+            f"      - name: {_quoted(f'{exercise.name}: {exercise.title}')}",
+            f"        id: {identifier}",
+            f"        uses: {COMMAND_GRADER}",
+            "        with:",
+            f"          test-name: {exercise.name}",
+            '          setup-command: ""',
+            f"          command: python -m grader --exercise {exercise.name}",
+            f"          timeout: {step_timeout_minutes(exercise)}",
+            f"          max-score: {exercise.points}",
+        ]
+    lines += [
+        "      - name: Autograding Reporter",
+        f"        uses: {REPORTER}",
+        "        env:",
+    ]
+    lines += [
+        f'          {results_variable(identifier)}: "${{{{steps.{identifier}.outputs.result}}}}"'
+        for identifier in ids
+    ]
+    lines += [
+        "        with:",
+        f"          runners: {','.join(ids)}",
+        "      - name: Feedback (job summary and annotations)",
+        "        if: ${{ !cancelled() && steps.install.outcome == 'success' }}",
+        "        env:",
+        '          GITHUB_ACTIONS: "true"',
+        "        run: python -m grader",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_file(metadata: Path = METADATA_FILE) -> str:
+    """The workflow for the exercise set in `metadata`."""
+    return render(load_exercises(metadata))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write (or with --check, compare) the workflow; 0 done/current, 1 out of date, 2 usage."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grader workflow",
+        description="Write .github/workflows/classroom.yml from info.toml.",
+    )
+    parser.add_argument("--metadata", type=Path, default=METADATA_FILE, help="the info.toml")
+    parser.add_argument(
+        "--output", type=Path, default=REPO_ROOT / WORKFLOW_PATH, help="where to write it"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when the file is out of date"
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    try:
+        text = render_file(args.metadata)
+    except (OSError, KeyError, ValueError) as error:
+        print(f"grader workflow: {error}", file=sys.stderr)
+        return 2
+    output: Path = args.output
+    current = output.read_text(encoding="utf-8") if output.is_file() else None
+    if args.check:
+        if current == text:
+            print(f"{output} is up to date")
+            return 0
+        print(f"{output} is out of date: run `python -m grader workflow`", file=sys.stderr)
+        return 1
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8", newline="\n")
+    print(f"wrote {output}")
+    return 0

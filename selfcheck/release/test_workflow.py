@@ -1,0 +1,146 @@
+"""The workflows: the students' one is generated from info.toml and current; both are valid.
+
+Validity is checked with check-jsonschema's GitHub-workflow schema, the one the CI linters use,
+run as a separate process exactly as on the command line; a broken workflow is shown to fail it
+so that a passing check means something.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
+from grader.workflow import (
+    COMMAND_GRADER,
+    REPORTER,
+    WORKFLOW_PATH,
+    main,
+    render,
+    results_variable,
+    step_id,
+)
+
+CLASSROOM = REPO_ROOT / WORKFLOW_PATH
+CI = REPO_ROOT / ".github/workflows/ci.yml"
+
+
+def validate(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def load(path: Path) -> dict:
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+def steps(workflow: dict) -> list[dict]:
+    (job,) = workflow["jobs"].values()
+    return job["steps"]
+
+
+@pytest.mark.parametrize("path", [CLASSROOM, CI], ids=["classroom.yml", "ci.yml"])
+def test_workflow_is_valid(path: Path) -> None:
+    result = validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_validator_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    text = CLASSROOM.read_text(encoding="utf-8").replace("runs-on: ubuntu-latest", "runs_on: x")
+    broken.write_text(text, encoding="utf-8")
+    result = validate(broken)
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
+def test_committed_classroom_workflow_is_current() -> None:
+    assert CLASSROOM.read_text(encoding="utf-8") == render(load_exercises()), (
+        "the workflow is out of date: run `python -m grader workflow` and commit the result"
+    )
+
+
+def test_max_scores_add_up_to_the_metadata_total() -> None:
+    scores = [
+        int(step["with"]["max-score"])
+        for step in steps(load(CLASSROOM))
+        if step.get("uses") == COMMAND_GRADER
+    ]
+    assert sum(scores) == sum(e.points for e in load_exercises()) > 0
+
+
+def test_classroom_workflow_has_the_autograding_shape() -> None:
+    workflow = load(CLASSROOM)
+    assert set(workflow["on"]) == {"push", "workflow_dispatch"}
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert uses[0].startswith("actions/checkout@") and uses[1].startswith("actions/setup-python@")
+    install = job["steps"][2]["run"]
+    assert install in ("python -m pip install -e .", "python -m pip install .")
+
+    exercises = load_exercises()
+    graders = [s for s in job["steps"] if s.get("uses") == COMMAND_GRADER]
+    assert [s["id"] for s in graders] == [step_id(e) for e in exercises]
+    for step, exercise in zip(graders, exercises, strict=True):
+        assert step["with"]["test-name"] == exercise.name
+        assert step["with"]["command"] == f"python -m grader --exercise {exercise.name}"
+        assert step["with"]["max-score"] == exercise.points
+        # Minutes, and never shorter than the grader's own budget in seconds.
+        assert step["with"]["timeout"] * 60 >= exercise.timeout
+
+    (reporter,) = [s for s in job["steps"] if s.get("uses") == REPORTER]
+    ids = [s["id"] for s in graders]
+    assert reporter["with"]["runners"] == ",".join(ids)
+    assert reporter["env"] == {
+        f"{i.upper()}_RESULTS": f"${{{{steps.{i}.outputs.result}}}}" for i in ids
+    }
+    assert job["steps"].index(reporter) > job["steps"].index(graders[-1])
+
+    summary = job["steps"][-1]
+    assert summary["run"] == "python -m grader" and summary["env"]["GITHUB_ACTIONS"] == "true"
+    assert "uses" not in summary and "!cancelled()" in summary["if"]
+
+
+def test_ids_keep_hyphens_and_names_that_cannot_be_ids_are_refused() -> None:
+    exercise = Exercise("lock_order", "lock_order", "t", 5, 60)
+    assert step_id(exercise) == "lock-order"
+    assert results_variable("lock-order") == "LOCK-ORDER_RESULTS"
+    with pytest.raises(ValueError, match="step id"):
+        step_id(Exercise("9 lives", "m", "t", 5, 60))
+
+
+def test_titles_with_yaml_syntax_stay_strings(tmp_path: Path) -> None:
+    exercise = Exercise("tricky", "tricky", 'Colons: "quotes" # and hashes', 7, 90)
+    path = tmp_path / "w.yml"
+    path.write_text(render([exercise]), encoding="utf-8")
+    (step,) = [s for s in steps(load(path)) if s.get("id") == "tricky"]
+    assert step["name"] == 'tricky: Colons: "quotes" # and hashes'
+    assert validate(path).returncode == 0
+
+
+def test_main_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "classroom.yml"
+    assert main(["--check", "--output", str(out)]) == 1
+    assert main(["--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == render(load_exercises(METADATA_FILE))
+    assert main(["--check", "--output", str(out)]) == 0
+    assert main(["--no-such-option"]) == 2
+
+
+def test_ci_runs_the_readme_command_everywhere() -> None:
+    (job,) = [j for name, j in load(CI)["jobs"].items() if name == "selfcheck"]
+    matrix = job["strategy"]["matrix"]
+    assert set(matrix["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
+    assert matrix["python-version"] == ["3.11", "3.12", "3.13", "3.14"]
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    assert runs == ['python -m pip install -e ".[dev]"', "python -m pytest selfcheck"]
+    readme = REPO_ROOT / "README.md"
+    if readme.is_file():
+        assert "python -m pytest selfcheck" in readme.read_text(encoding="utf-8")
