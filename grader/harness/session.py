@@ -27,6 +27,7 @@ from typing import Any
 from grader.feedback import Site
 from grader.harness.analysis import JournalReader, LockTable, analyse, stop_finding
 from grader.harness.findings import (
+    CHILD_CRASH,
     MISSING_JOIN,
     START_JOIN_ORDER,
     TOO_SLOW,
@@ -98,6 +99,7 @@ class Harness:
         self._parent_findings: list[Finding] = []
         self._abort: Finding | None = None
         self._restorers: list[Callable[[], None]] = []
+        self._keep: list[object] = []
         self._substituted: list[str] = []
         self._first_start: float | None = None
         self._closed = False
@@ -117,7 +119,11 @@ class Harness:
 
     def Process(self, group: None = None, target: Callable[..., Any] | None = None, name: str | None = None,  # noqa: N802
                 args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *, daemon: bool | None = None) -> Any:
-        process = process_class(self.ctx)(group, target, name, tuple(args), kwargs or {}, daemon=daemon)
+        args, kwargs = tuple(args), dict(kwargs or {})
+        # multiprocessing drops a process's args once it has started; a lock made inline in
+        # the args would then be unlinked before a spawned child could open it. Keep them.
+        self._keep.append((args, kwargs))
+        process = process_class(self.ctx)(group, target, name, args, kwargs, daemon=daemon)
         process._supervise(self.config, self._gate, self._arrivals)
         return process
 
@@ -292,7 +298,23 @@ class Harness:
             findings.append(self._abort)
         findings += self._parent_findings
         findings += self._order_findings()
+        findings += self._silent_failures()
         return findings
+
+    def _silent_failures(self) -> list[Finding]:
+        """Children that failed before running any student code (nothing in the journal)."""
+        ran = {int(e["pid"]) for e in self._reader.events if e["k"] == "run"}  # type: ignore[call-overload]
+        return [
+            Finding(
+                CHILD_CRASH,
+                f"Process {c.number} (started at {c.started_at}) failed before running your "
+                f"function (exit code {c.process.exitcode}). Everything passed to a process in "
+                "args=(...) must still exist and be picklable when the process starts.",
+                c.started_at,
+            )
+            for c in self._children
+            if c.process.exitcode not in (0, None, -9) and c.process.pid not in ran and self._abort is None
+        ]
 
     def _order_findings(self) -> list[Finding]:
         findings = []
@@ -351,6 +373,7 @@ class Harness:
         PARENT_HARNESSES.pop(self.config.run_id, None)
         self._gate = self._arrivals = None
         self._children.clear()
+        self._keep.clear()
         self.factories = None  # type: ignore[assignment]
         gc.collect()  # finalizes the named semaphores of dropped locks now, not at exit
         shutil.rmtree(self.journal_dir, ignore_errors=True)

@@ -41,40 +41,40 @@ CAN_DUMP_STACKS = hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register
 class _SupervisedMixin:
     """Shared by the per-start-method classes below (they must be importable by name)."""
 
-    _config: RunConfig
-    _gate: Any
-    _arrivals: Any
+    _harness_config: RunConfig
+    _harness_gate: Any
+    _harness_arrivals: Any
 
     def _supervise(self, config: RunConfig, gate: Any, arrivals: Any) -> None:
-        self._config = config
-        self._gate = gate
-        self._arrivals = arrivals
+        self._harness_config = config
+        self._harness_gate = gate
+        self._harness_arrivals = arrivals
 
     # -- parent side ---------------------------------------------------------------------
     def start(self) -> None:
-        harness = parent_harness(self._config)
-        site = caller_site(self._config)
+        harness = parent_harness(self._harness_config)
+        site = caller_site(self._harness_config)
         super().start()  # type: ignore[misc]
         if harness is not None:
             harness._on_start(self, site)  # type: ignore[attr-defined]
 
     def join(self, timeout: float | None = None) -> None:
-        harness = parent_harness(self._config)
+        harness = parent_harness(self._harness_config)
         if harness is None:
             super().join(timeout)  # type: ignore[misc]
             return
-        harness._on_join(self, timeout, caller_site(self._config))  # type: ignore[attr-defined]
+        harness._on_join(self, timeout, caller_site(self._harness_config))  # type: ignore[attr-defined]
 
     def _plain_join(self, timeout: float | None) -> None:
         super().join(timeout)  # type: ignore[misc]
 
     # -- child side ----------------------------------------------------------------------
     def run(self) -> None:
-        config = self._config
+        config = self._harness_config
         _bootstrap_child(config)
-        if config.use_gate and self._gate is not None:
-            self._arrivals.release()
-            self._gate.wait(config.gate_timeout)
+        if config.use_gate and self._harness_gate is not None:
+            self._harness_arrivals.release()
+            self._harness_gate.wait(config.gate_timeout)
         emit(config, "run", name=self.name)  # type: ignore[attr-defined]
         code = 0
         try:

@@ -1,0 +1,139 @@
+"""Substitution works for every import style; nothing a harness starts or creates outlives it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.harness import ConcurrencyFailure, Harness
+from grader.harness.findings import LOST_UPDATE, MISSING_JOIN, START_JOIN_ORDER
+from grader.harness.guarded import GuardedArray, GuardedValue
+from grader.harness.tracked_lock import TrackedLock
+from selfcheck.harness.examples import styles_module, styles_names, styles_star
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def child_pids() -> set[int]:
+    """This process's children, zombies included (Linux /proc)."""
+    pids: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        pids.update(int(p) for p in (task / "children").read_text().split())
+    return pids
+
+
+def test_star_import_style_gets_tracked_objects_and_passes(make_harness) -> None:
+    harness = make_harness()
+    harness.substitute(styles_star)
+    assert styles_star.run() == 15
+    assert harness.finish() == []
+
+
+def test_named_import_style_is_instrumented_and_its_missing_lock_caught(make_harness) -> None:
+    harness = make_harness()
+    harness.substitute(styles_names)
+    assert isinstance(styles_names.Lock(), TrackedLock)
+    assert isinstance(styles_names.RawValue("i", 0), GuardedValue)
+    styles_names.run()
+    findings = harness.finish()
+    assert LOST_UPDATE in [f.concept for f in findings]
+
+
+def test_module_import_style_is_instrumented_and_its_bugs_named(make_harness) -> None:
+    harness = make_harness()
+    harness.substitute(styles_module)
+    assert isinstance(styles_module.multiprocessing.RawArray("i", 2), GuardedArray)
+    assert styles_module.run() == [3, 0]  # one after another: no overlap, so the count is right
+    concepts = [f.concept for f in harness.finish()]
+    assert START_JOIN_ORDER in concepts  # ...but they never ran at the same time
+    assert LOST_UPDATE in concepts  # and each process used a lock of its own
+
+
+def test_reading_results_before_joining_is_reported(make_harness) -> None:
+    harness = make_harness()
+    harness.substitute(styles_module)
+    styles_module.run_unjoined()
+    findings = [f for f in harness.finish() if f.concept == MISSING_JOIN]
+    assert findings and "still running" in findings[0].message
+
+
+def test_substitution_is_undone_when_the_harness_closes(start_method) -> None:
+    import multiprocessing
+
+    with Harness(start_method) as harness:
+        harness.substitute(styles_names)
+        assert styles_names.Lock is not multiprocessing.Lock
+    assert styles_names.Lock is multiprocessing.Lock
+    assert styles_names.RawValue is multiprocessing.RawValue
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_no_child_zombie_or_semaphore_outlives_a_deadlocked_run(start_method) -> None:
+    from selfcheck.harness.examples import workers
+
+    before = child_pids()
+    names = []
+    with Harness(start_method, [Path(workers.__file__).parent], deadline=5) as harness:
+        balances = harness.RawArray("i", [5, 5])
+        locks = [harness.Lock("a"), harness.Lock("b")]
+        names = [lock._lock._semlock.name for lock in locks]
+        processes = [
+            harness.Process(target=workers.take_in_order, args=(balances, locks, 0, 1)),
+            harness.Process(target=workers.take_in_order, args=(balances, locks, 1, 0)),
+        ]
+        for process in processes:
+            process.start()
+        with pytest.raises(ConcurrencyFailure):
+            for process in processes:
+                process.join()
+        del locks, processes
+    assert child_pids() - before == set()
+    for name in filter(None, names):
+        assert not Path(f"/dev/shm/sem.{name.lstrip('/')}").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+def test_children_end_when_the_test_process_dies_abruptly(tmp_path: Path) -> None:
+    """As when pytest-timeout's thread method calls os._exit: no orphan keeps running."""
+    script = tmp_path / "dies.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys, time
+            sys.path.insert(0, {str(REPO)!r})
+            from grader.harness import Harness
+            from selfcheck.harness.examples import workers
+            if __name__ == "__main__":
+                h = Harness("spawn", [os.path.dirname(workers.__file__)], use_gate=False)
+                c, l = h.RawValue("i", 0), h.Lock()
+                ps = [h.Process(target=workers.spin_forever, args=(c, l, 1)) for _ in range(2)]
+                for p in ps:
+                    p.start()
+                time.sleep(1.5)
+                print(" ".join(str(p.pid) for p in ps), flush=True)
+                os._exit(1)
+            """
+        )
+    )
+    output = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    pids = [int(p) for p in output.stdout.split()]
+    assert len(pids) == 2, output.stderr
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.exists() and status.read_text().split()[2] == "Z")
