@@ -1,0 +1,530 @@
+"""`python -m grader batch DIR...`: grade a whole class, one student checkout after another.
+
+Each student is graded by this repository's grader (never the copy in their checkout), with
+the instructor's tests (`--tests-from`, by default this repository), in a process of its own:
+its own session and process group, its own time budget, its output in a log file. When the
+budget runs out, or after a normal exit, everything that process started is killed, so a hung,
+crashing or fork-happy submission costs its own grade and nothing else. The results are one
+CSV row per student and each student's JSON (the grader's `--json`, plus a `batch` section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.integrity import MANIFEST_NAME, changed_files
+from grader.metadata import REPO_ROOT, Exercise, load_exercises
+
+GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
+POLL_SECONDS = 0.2
+CSV_NAME = "grades.csv"
+
+# Outcomes of one student's grading run.
+GRADED = "graded"  # the grader finished and wrote its JSON (exit 0 or 1)
+TIMEOUT = "timeout"  # the student's time budget ran out; everything was killed
+CRASHED = "crashed"  # the grader died (a signal, or no results)
+ERROR = "error"  # the checkout could not be graded (not a checkout, usage or internal error)
+
+
+@dataclass
+class Outcome:
+    """One student's row: points per exercise, total, and how the run ended."""
+
+    student: str
+    path: Path
+    status: str
+    points: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    tampered: list[str] | None = None
+    returncode: int | None = None
+    duration: float = 0.0
+    detail: str = ""
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Proc:
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int | None
+
+
+def _process_table() -> list[_Proc] | None:
+    """Live (not zombie) processes: /proc on Linux, `ps` elsewhere on POSIX; None on Windows."""
+    proc = Path("/proc")
+    if (proc / "self" / "stat").exists():
+        table = []
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp session ...
+            if len(fields) > 3 and fields[0] not in ("Z", "X"):
+                table.append(_Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3])))
+        return table
+    if os.name != "posix":
+        return None
+    try:
+        listing = subprocess.run(
+            ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    table = []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0].isdigit() and not parts[3].startswith("Z"):
+            table.append(_Proc(int(parts[0]), int(parts[1]), int(parts[2]), None))
+    return table
+
+
+def _family(table: list[_Proc], leader: int, ids: set[int]) -> list[_Proc]:
+    """The leader, its descendants, and everyone whose session or process group is in `ids`."""
+    children: dict[int, list[_Proc]] = {}
+    for p in table:
+        children.setdefault(p.ppid, []).append(p)
+    found = {p.pid: p for p in table if p.pid == leader or p.sid in ids or p.pgid in ids}
+    stack = list(found.values()) or [_Proc(leader, -1, leader, leader)]
+    while stack:
+        for child in children.get(stack.pop().pid, []):
+            if child.pid not in found:
+                found[child.pid] = child
+                stack.append(child)
+    return list(found.values())
+
+
+class ProcessTree:
+    """Everything one grading run started, remembered while it runs so it can all be killed.
+
+    The grader puts each suite in a session of its own, and a dead parent's children are handed
+    to another parent, so the family is learned as it grows: every session and process group
+    seen under the leader is remembered, and killing sweeps all of them.
+    """
+
+    def __init__(self, leader: int) -> None:
+        self.leader = leader
+        self.groups: set[int] = {leader}
+        self._protected = {os.getpid(), os.getppid()}
+
+    def observe(self) -> list[_Proc] | None:
+        table = _process_table()
+        if table is None:
+            return None
+        family = [
+            p for p in _family(table, self.leader, self.groups) if p.pid not in self._protected
+        ]
+        for p in family:
+            self.groups.add(p.pgid)
+            if p.sid is not None:
+                self.groups.add(p.sid)
+        self.groups -= {os.getpgrp(), *((os.getsid(0),) if hasattr(os, "getsid") else ())}
+        return family
+
+    def kill(self) -> None:
+        """SIGKILL the whole family until none is left (new forks included)."""
+        if os.name == "nt":
+            subprocess.run(
+                ["taskkill", "/F", "/T", "/PID", str(self.leader)],
+                capture_output=True, timeout=30, check=False,
+            )  # fmt: skip
+            return
+        for _ in range(50):
+            family = self.observe()
+            if family is None:  # no process table: the groups are the best we can do
+                for group in self.groups:
+                    _signal_group(group)
+                return
+            if not family:
+                return
+            for p in family:
+                _signal(p.pid)
+            time.sleep(0.02)
+
+
+def _signal(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def become_subreaper() -> bool:
+    """On Linux, adopt the orphans of our descendants (even ones that left their session), so
+    that the final sweep can find and kill them; elsewhere a no-op. True when it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_adopted(running: set[int]) -> None:
+    """Kill and reap every child of this process that is not a grading run still going."""
+    if _process_table() is None:
+        return
+    me = os.getpid()
+    for _ in range(50):
+        orphans = [p for p in (_process_table() or []) if p.ppid == me and p.pid not in running]
+        if not orphans:
+            break
+        for p in orphans:
+            ProcessTree(p.pid).kill()
+        time.sleep(0.02)
+    while True:  # collect the zombies of what was killed
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# -- one student ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every student's run shares."""
+
+    exercises: tuple[Exercise, ...]
+    tests_from: Path
+    manifest: Path | None
+    budget: float
+    out: Path
+    selected: tuple[str, ...] = ()
+
+
+def grader_command(student: Path, results: Path, plan: Plan) -> list[str]:
+    """This repository's grader, judging the student's exercises/ with the instructor's tests."""
+    command = [
+        sys.executable, "-m", "grader",
+        "--root", str(student),
+        "--tests-from", str(plan.tests_from),
+        "--json", str(results),
+        "--quiet", "--color", "never",
+    ]  # fmt: skip
+    for name in plan.selected:
+        command += ["--exercise", name]
+    return command
+
+
+def grader_environment() -> dict[str, str]:
+    """Ours, minus what would make the grader act as if on GitHub or load the student's code."""
+    env = dict(os.environ)
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+        env.pop(name, None)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_grader(
+    command: list[str], log: Path, budget: float, stop: threading.Event
+) -> tuple[int | None, bool, float]:
+    """Run one grader process in its own session within `budget` seconds, then kill all it
+    started. Returns (exit code or None when killed, whether the budget ran out, seconds)."""
+    started = time.monotonic()
+    flags = subprocess.CREATE_NEW_PROCESS_GROUP if os.name == "nt" else 0  # type: ignore[attr-defined]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,  # so `-m grader` is this grader, never a student's copy
+            env=grader_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=os.name != "nt",
+            creationflags=flags,
+        )
+    tree = ProcessTree(process.pid)
+    deadline = started + budget
+    timed_out = False
+    try:
+        while not _exited(process):
+            if time.monotonic() >= deadline or stop.is_set():
+                timed_out = not stop.is_set()
+                break
+            tree.observe()
+            time.sleep(POLL_SECONDS)
+    finally:
+        tree.kill()  # before reaping the leader, so its id cannot be reused meanwhile
+        process.wait()
+    return (None if timed_out else process.returncode), timed_out, time.monotonic() - started
+
+
+def _exited(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the process has ended, without reaping it where the platform allows."""
+    if hasattr(os, "waitid"):
+        try:
+            return (
+                os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            )
+        except ChildProcessError:
+            return True
+    return process.poll() is not None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("exercises"), list) else None
+
+
+def _log_tail(log: Path, lines: int = 5) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def grade_student(name: str, checkout: Path, plan: Plan, stop: threading.Event) -> Outcome:
+    """Grade one checkout; never raises for anything the submission does."""
+    outcome = Outcome(name, checkout, ERROR, points={e.name: 0.0 for e in plan.exercises})
+    results = plan.out / f"{name}.json"
+    log = plan.out / "logs" / f"{name}.log"
+    results.unlink(missing_ok=True)
+    if not (checkout / "exercises").is_dir():
+        outcome.detail = "not a student checkout (no exercises/ folder)"
+    else:
+        outcome.tampered = changed_files(checkout, plan.manifest)
+        code, timed_out, outcome.duration = run_grader(
+            grader_command(checkout, results, plan), log, plan.budget, stop
+        )
+        outcome.returncode = code
+        data = _read_json(results)
+        if timed_out:
+            outcome.status = TIMEOUT
+            outcome.detail = f"stopped after its {plan.budget:g} s budget; all its processes killed"
+        elif code in (0, 1) and data is not None:
+            outcome.status = GRADED
+            for exercise in data["exercises"]:
+                if exercise.get("name") in outcome.points:
+                    outcome.points[exercise["name"]] = float(exercise.get("score") or 0.0)
+        elif code in (2, 3):
+            outcome.detail = f"grader exit code {code}: {_log_tail(log)}"
+        else:
+            outcome.status = CRASHED
+            outcome.detail = f"grader ended with code {code} and no results: {_log_tail(log)}"
+        if outcome.status != GRADED:
+            outcome.points = {e.name: 0.0 for e in plan.exercises}
+    outcome.total = round(sum(outcome.points.values()), 2)
+    _write_student_json(results, outcome, plan)
+    return outcome
+
+
+def _write_student_json(path: Path, outcome: Outcome, plan: Plan) -> None:
+    """The grader's JSON as it wrote it (or a stand-in of the same shape), plus `batch`."""
+    data = _read_json(path) if outcome.status == GRADED else None
+    if data is None:
+        data = {
+            "version": 1,
+            "target": "exercises",
+            "score": 0.0,
+            "max_score": float(sum(e.points for e in plan.exercises)),
+            "full_marks": False,
+            "next_exercise": plan.exercises[0].name if plan.exercises else None,
+            "tampered": outcome.tampered,
+            "exercises": [
+                {"name": e.name, "title": e.title, "status": outcome.status, "score": 0.0,
+                 "max_score": float(e.points), "message": outcome.detail, "tests": []}
+                for e in plan.exercises
+            ],
+        }  # fmt: skip
+    data["batch"] = {
+        "student": outcome.student,
+        "checkout": str(outcome.path),
+        "status": outcome.status,
+        "returncode": outcome.returncode,
+        "duration": round(outcome.duration, 3),
+        "budget": plan.budget,
+        "tampered": outcome.tampered,
+        "manifest": str(plan.manifest) if plan.manifest else MANIFEST_NAME,
+        "tests_from": str(plan.tests_from),
+        "detail": outcome.detail,
+    }
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# -- the class --------------------------------------------------------------------------------
+
+
+def student_names(checkouts: Sequence[Path]) -> list[str]:
+    """A file-safe, unique name per checkout: its folder name, numbered when two share one."""
+    names: list[str] = []
+    for checkout in checkouts:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", checkout.resolve().name).strip("._") or "student"
+        name, number = base, 2
+        while name in names:
+            name, number = f"{base}-{number}", number + 1
+        names.append(name)
+    return names
+
+
+def _points(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def write_csv(path: Path, outcomes: Sequence[Outcome], exercises: Sequence[Exercise]) -> None:
+    """student, one column per exercise, total, tampered (yes/no/no manifest), status."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", *(e.name for e in exercises), "total", "tampered", "status"])
+        for o in outcomes:
+            tampered = "no manifest" if o.tampered is None else ("yes" if o.tampered else "no")
+            writer.writerow([
+                o.student, *(_points(o.points.get(e.name, 0.0)) for e in exercises),
+                _points(o.total), tampered, o.status,
+            ])  # fmt: skip
+
+
+def grade_class(
+    checkouts: Sequence[Path], plan: Plan, jobs: int, report: Any = None
+) -> list[Outcome]:
+    """Grade every checkout, `jobs` at a time; the rows come back in the order given."""
+    names = student_names(checkouts)
+    (plan.out / "logs").mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    outcomes: list[Outcome | None] = [None] * len(checkouts)
+    done = 0
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        nonlocal done
+        outcome = grade_student(names[index], Path(checkouts[index]).resolve(), plan, stop)
+        outcomes[index] = outcome
+        with lock:
+            done += 1
+            if report is not None:
+                report(done, len(checkouts), outcome)
+
+    executor = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+    try:
+        futures = [executor.submit(one, i) for i in range(len(checkouts))]
+        for future in futures:
+            future.result()
+    finally:
+        stop.set()  # on Ctrl-C: every running grader is killed with its whole family
+        executor.shutdown(wait=True, cancel_futures=True)
+    return [o for o in outcomes if o is not None]
+
+
+def _print_progress(done: int, total: int, outcome: Outcome) -> None:
+    extra = f" [{outcome.status}]" if outcome.status != GRADED else ""
+    flag = " TAMPERED" if outcome.tampered else ""
+    print(
+        f"[{done}/{total}] {outcome.student}: {_points(outcome.total)} points"
+        f"{extra}{flag} ({outcome.duration:.1f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Grade the checkouts; 0 when every one got a row, 2 on a usage error."""
+    parser = argparse.ArgumentParser(
+        prog="python -m grader batch",
+        description="Grade many student checkouts; write a CSV and each student's JSON.",
+    )
+    parser.add_argument("checkouts", nargs="+", type=Path, metavar="DIR")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="students graded at once (1)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("grading-results"), help="where to write (grading-results)"
+    )
+    parser.add_argument(
+        "--tests-from", type=Path, default=REPO_ROOT,
+        help="the pristine repository whose tests and info.toml grade (default: this one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--manifest", type=Path, default=None,
+        help=f"the release's {MANIFEST_NAME} to check checkouts against (default: the one in "
+        "--tests-from if it has one, else each checkout's own)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--budget", type=float, default=None,
+        help="seconds per student (default: the exercises' budgets plus a margin)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--exercise", action="append", default=[], metavar="NAME", help="grade only these"
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+
+    tests_from = args.tests_from.resolve()
+    try:
+        exercises = load_exercises(tests_from / "info.toml")
+    except (OSError, KeyError, ValueError) as error:
+        print(f"grader batch: --tests-from {tests_from}: {error}", file=sys.stderr)
+        return 2
+    if args.exercise:
+        unknown = [n for n in args.exercise if n not in {e.name for e in exercises}]
+        if unknown:
+            print(f"grader batch: no exercise called {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        exercises = [e for e in exercises if e.name in args.exercise]
+    if args.jobs < 1 or (args.budget is not None and args.budget <= 0):
+        print("grader batch: --jobs and --budget must be positive", file=sys.stderr)
+        return 2
+    manifest = args.manifest
+    if manifest is None and (tests_from / MANIFEST_NAME).is_file():
+        manifest = tests_from / MANIFEST_NAME
+    if manifest is not None and not manifest.is_file():
+        print(f"grader batch: --manifest {manifest}: no such file", file=sys.stderr)
+        return 2
+    budget = args.budget or GRACE_SECONDS + 1.25 * sum(e.timeout for e in exercises)
+    out = args.out.resolve()
+    plan = Plan(
+        tuple(exercises), tests_from, manifest.resolve() if manifest else None, budget, out,
+        tuple(args.exercise),
+    )  # fmt: skip
+
+    subreaper = become_subreaper()
+    try:
+        outcomes = grade_class(args.checkouts, plan, args.jobs, _print_progress)
+    except KeyboardInterrupt:
+        print("grader batch: interrupted; every grading process was stopped", file=sys.stderr)
+        return 130
+    finally:
+        if subreaper:
+            reap_adopted(running=set())
+    csv_path = out / CSV_NAME
+    write_csv(csv_path, outcomes, exercises)
+    print(f"wrote {csv_path} ({len(outcomes)} students) and each student's JSON in {out}")
+    return 0

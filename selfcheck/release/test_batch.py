@@ -1,0 +1,296 @@
+"""`python -m grader batch`: a class of checkouts in, the right CSV out, nothing left running.
+
+Every check runs the batch as a separate process, as an instructor would. The class is made
+from a release: stubs, solutions, a half-done submission, one with edited tests, one that kills
+its grader, one that is not a checkout at all, and one that hangs with a child process and a
+daemon that left its session.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import batch
+from grader.integrity import MANIFEST_NAME
+from grader.metadata import REPO_ROOT, load_exercises
+from grader.release import build_release
+
+from .conftest import real_repo_complete, run_python
+
+POSIX = os.name == "posix"
+
+
+@pytest.fixture(scope="module")
+def pristine(fixture_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The instructor's pristine release: its tests grade, its manifest is the reference."""
+    return build_release(fixture_repo, tmp_path_factory.mktemp("pristine") / "release").root
+
+
+def checkout(pristine: Path, where: Path, **modules: str) -> Path:
+    """A student's checkout: the release with some exercise files replaced."""
+    shutil.copytree(pristine, where)
+    for module, text in modules.items():
+        (where / "exercises" / f"{module}.py").write_text(textwrap.dedent(text), encoding="utf-8")
+    return where
+
+
+def run_batch(args: list[str], cwd: Path, timeout: float = 240) -> tuple[int, float, str]:
+    started = time.monotonic()
+    done = run_python(["-m", "grader", "batch", *args], cwd=cwd, timeout=timeout)
+    return done.returncode, time.monotonic() - started, done.stdout + done.stderr
+
+
+def read_csv(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent counts as gone)."""
+    if Path("/proc/self/stat").exists():
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            return state not in ("Z", "X")
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+SOLVED_ADDER = """\
+    def add(a, b):
+        return a + b
+    """
+
+SOLVED_TOTAL = """\
+    from multiprocessing import Lock, Process, RawValue
+
+
+    def work(total, lock, n):
+        with lock:
+            total.value += n
+
+
+    def run(values):
+        total = RawValue("q", 0)
+        lock = Lock()
+        processes = [Process(target=work, args=(total, lock, v)) for v in values]
+        for p in processes:
+            p.start()
+        for p in processes:
+            p.join()
+        return total.value
+    """
+
+KILLS_ITS_GRADER = """\
+    import os
+    import signal
+
+    # At import, in the suite's pytest process: kill the grader that started it.
+    os.kill(os.getppid(), signal.SIGKILL)
+
+
+    def add(a, b):
+        return a + b
+    """
+
+HANGS = """\
+    import os
+    import time
+    from multiprocessing import Process
+
+    PIDS = {pids!r}
+
+
+    def _record(kind):
+        open(os.path.join(PIDS, f"{{kind}}-{{os.getpid()}}"), "w").close()
+
+
+    def _forever(kind):
+        _record(kind)
+        while True:
+            time.sleep(0.5)
+
+
+    def _escape():
+        # Double fork and a new session: out of the grader's session and process group.
+        first = os.fork()
+        if first == 0:
+            os.setsid()
+            if os.fork() == 0:
+                _forever("daemon")
+            os._exit(0)
+        os.waitpid(first, 0)
+
+
+    def add(a, b):
+        _record("suite")
+        _escape()
+        child = Process(target=_forever, args=("child",))
+        child.start()
+        child.join()
+        return a + b
+    """
+
+
+@pytest.mark.slow
+def test_batch_over_a_class_writes_the_right_csv(pristine: Path, tmp_path: Path) -> None:
+    students = tmp_path / "class"
+    stubs = checkout(pristine, students / "stubs")
+    solved = checkout(pristine, students / "solved", adder=SOLVED_ADDER, shared_total=SOLVED_TOTAL)
+    half = checkout(pristine, students / "half", adder=SOLVED_ADDER)
+    cheat = checkout(pristine, students / "cheat")
+    (cheat / "tests/test_adder.py").write_text("def test_adds():\n    pass\n", encoding="utf-8")
+    (cheat / MANIFEST_NAME).unlink()  # covering their tracks does not help
+    crash = checkout(pristine, students / "crash", adder=KILLS_ITS_GRADER)
+    empty = students / "empty"
+    empty.mkdir()
+    out = tmp_path / "results"
+
+    order = [stubs, solved, half, cheat, crash, empty]
+    code, seconds, output = run_batch(
+        [*map(str, order), "--jobs", "2", "--out", str(out), "--tests-from", str(pristine),
+         "--budget", "90"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    assert list(rows) == ["stubs", "solved", "half", "cheat", "crash", "empty"]
+    table = {
+        name: (row["adder"], row["shared_total"], row["total"], row["tampered"], row["status"])
+        for name, row in rows.items()
+    }
+    assert table == {
+        "stubs": ("0", "0", "0", "no", "graded"),
+        "solved": ("6", "4", "10", "no", "graded"),
+        "half": ("6", "0", "6", "no", "graded"),
+        "cheat": ("0", "0", "0", "yes", "graded"),
+        "crash": ("0", "0", "0", "no", "crashed"),
+        "empty": ("0", "0", "0", "no manifest", "error"),
+    }, output
+
+    for name in rows:
+        data = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+        assert data["version"] == 1 and data["batch"]["student"] == name
+        assert sum(e["score"] for e in data["exercises"]) == float(rows[name]["total"])
+    cheat_json = json.loads((out / "cheat.json").read_text(encoding="utf-8"))
+    assert cheat_json["batch"]["tampered"] == ["tests/test_adder.py"]
+    solved_json = json.loads((out / "solved.json").read_text(encoding="utf-8"))
+    assert solved_json["full_marks"] is True and solved_json["score"] == 10
+    print(f"batch of {len(order)} students took {seconds:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSIX, reason="the hanging submission forks by hand")
+def test_a_hung_submission_is_killed_with_everything_it_started(
+    pristine: Path, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    hung = checkout(pristine, tmp_path / "hung", adder=HANGS.format(pids=str(pids)))
+    solved = checkout(pristine, tmp_path / "after", adder=SOLVED_ADDER, shared_total=SOLVED_TOTAL)
+    out = tmp_path / "results"
+    budget = 10.0  # shorter than the exercise's own 20 s: the batch, not the grader, stops it
+
+    code, seconds, output = run_batch(
+        [str(hung), str(solved), "--out", str(out), "--tests-from", str(pristine),
+         "--budget", str(budget)],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    assert (rows["hung"]["status"], rows["hung"]["total"]) == ("timeout", "0")
+    assert (rows["after"]["status"], rows["after"]["total"]) == ("graded", "10"), output
+    assert seconds < 2 * budget + 30, "the hung student held up the batch"
+
+    started = {p.name.split("-")[0]: int(p.name.split("-")[1]) for p in pids.iterdir()}
+    assert {"suite", "child", "daemon"} <= started.keys(), started
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(alive(pid) for pid in started.values()):
+        time.sleep(0.1)
+    survivors = {kind: pid for kind, pid in started.items() if alive(pid)}
+    for pid in survivors.values():  # never leave them behind, even when the check fails
+        os.kill(pid, signal.SIGKILL)
+    if not sys.platform.startswith("linux"):
+        survivors.pop("daemon", None)  # only Linux lets the batch adopt one that left its session
+    assert survivors == {}
+
+
+def test_unknown_exercise_and_bad_options_are_usage_errors(pristine: Path, tmp_path: Path) -> None:
+    for args in (
+        ["--exercise", "nope", "--tests-from", str(pristine)],
+        ["--jobs", "0"],
+        ["--tests-from", str(tmp_path)],
+        ["--manifest", str(tmp_path / "missing.json")],
+    ):
+        assert batch.main([str(tmp_path), "--out", str(tmp_path / "o"), *args]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_student_names_are_unique_and_file_safe(tmp_path: Path) -> None:
+    paths = [tmp_path / "a" / "alice", tmp_path / "b" / "alice", tmp_path / "bob smith!"]
+    assert batch.student_names(paths) == ["alice", "alice-2", "bob_smith"]
+
+
+def test_grader_command_uses_this_grader_and_the_pristine_tests(tmp_path: Path) -> None:
+    exercises = tuple(load_exercises())
+    plan = batch.Plan(exercises, REPO_ROOT, None, 10.0, tmp_path, ("shared_value",))
+    command = batch.grader_command(tmp_path / "alice", tmp_path / "alice.json", plan)
+    assert command[:3] == [sys.executable, "-m", "grader"]
+    assert command[command.index("--root") + 1] == str(tmp_path / "alice")
+    assert command[command.index("--tests-from") + 1] == str(REPO_ROOT)
+    assert command[command.index("--exercise") + 1] == "shared_value"
+    assert batch.grader_environment()["PYTHONPATH"] == str(REPO_ROOT)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not real_repo_complete(), reason="the exercise set is not complete yet")
+def test_batch_over_the_real_exercise_set(tmp_path: Path) -> None:
+    """Stubs lose points, solutions earn them all, a buggy variant loses its exercise's."""
+    release = build_release(REPO_ROOT, tmp_path / "release").root
+    exercises = load_exercises(REPO_ROOT / "info.toml")
+    stubs = checkout(release, tmp_path / "class" / "stubs")
+    solved = checkout(release, tmp_path / "class" / "solved")
+    for e in exercises:
+        shutil.copy2(REPO_ROOT / "solutions" / f"{e.module}.py", solved / e.stub_file)
+    buggy = sorted(
+        p
+        for p in (REPO_ROOT / "selfcheck" / "variants").glob("*/*.py")
+        if "correct" not in p.stem and p.parent.name in {e.module for e in exercises}
+    )[:2]
+    variants = []
+    for path in buggy:
+        student = checkout(solved, tmp_path / "class" / f"{path.parent.name}-{path.stem}")
+        shutil.copy2(path, student / "exercises" / f"{path.parent.name}.py")
+        variants.append((student, path.parent.name))
+    out = tmp_path / "results"
+    code, _seconds, output = run_batch(
+        [str(stubs), str(solved), *(str(s) for s, _ in variants), "--jobs", "2",
+         "--out", str(out)],
+        cwd=tmp_path, timeout=1800,
+    )  # fmt: skip
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    total = sum(e.points for e in exercises)
+    assert float(rows["solved"]["total"]) == total and rows["solved"]["tampered"] == "no"
+    assert float(rows["stubs"]["total"]) < total and rows["stubs"]["status"] == "graded"
+    for student, module in variants:
+        row = rows[student.name]
+        (exercise,) = [e for e in exercises if e.module == module]
+        assert float(row[exercise.name]) < exercise.points, row
+        assert all(float(row[e.name]) == e.points for e in exercises if e is not exercise), row
