@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from grader.feedback import StudentFailure
+from grader.harness import Harness
 from grader.metadata import REPO_ROOT
 
 TARGET_NAMES = ("exercises", "solutions")
@@ -32,6 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--start-method",
         default=None,
         choices=("fork", "spawn", "forkserver"),
+        dest="start_method",
         help="start method for the checked runs (default: the platform's default)",
     )
 
@@ -90,3 +93,30 @@ def import_student_module(name: str, target: Path) -> ModuleType:
 def student_module(target_dir: Path) -> Iterator[object]:
     """A callable fixture: student_module("locked_increment") imports it from the target."""
     yield lambda name: import_student_module(name, target_dir)
+
+
+@pytest.fixture
+def make_harness(pytestconfig: pytest.Config, target_dir: Path) -> Iterator[Callable[..., Harness]]:
+    """Checked runs over the target's modules, all closed (children killed) after the test."""
+    made: list[Harness] = []
+
+    def make(start_method: str | None = None, **options: Any) -> Harness:
+        method = start_method or pytestconfig.getoption("start_method")
+        harness = Harness(method, [target_dir], **options)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Show students the explanation, not a traceback through test and harness code."""
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, StudentFailure) and report.failed:
+        failure = call.excinfo.value
+        where = f"\n(see {failure.site})" if failure.site else ""
+        report.longrepr = f"{failure.message}{where}"
+    return report

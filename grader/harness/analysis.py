@@ -254,10 +254,11 @@ def _lockset(events: list[Event]) -> list[Finding]:
 
 def _lockset_finding(location: str, event: Event, first: Event, names: dict[str, str]) -> Finding:
     op, site = ("read", "written")[event["op"] == "write"], _site(event)
+    location = location if " " in location else f"`{location}`"
     held = [names.get(uid, uid) for uid in event["held"]]  # type: ignore[union-attr]
     if not held:
         message = (
-            f"Lost update risk: `{location}` was {op} at {site} while this process held no lock. "
+            f"Lost update risk: {location} was {op} at {site} while this process held no lock. "
             "Another process can change it between your read and your write, and one of the "
             "updates is lost. Every read and write of a shared value must happen while holding "
             "the shared lock."
@@ -265,7 +266,7 @@ def _lockset_finding(location: str, event: Event, first: Event, names: dict[str,
     else:
         earlier = [names.get(uid, uid) for uid in first["held"]]  # type: ignore[union-attr]
         message = (
-            f"Lost update risk: `{location}` was {op} at {site} holding {', '.join(held)}, but "
+            f"Lost update risk: {location} was {op} at {site} holding {', '.join(held)}, but "
             f"at {_site(first)} it was accessed holding {', '.join(earlier) or 'no lock'}. No "
             "single lock protects every access, so two processes can be inside at once. All "
             "processes must use the same lock, the one passed in to them."

@@ -155,7 +155,8 @@ class Harness:
         self._parent_findings.append(
             Finding(
                 MISSING_JOIN,
-                f"`{location}` was {'read' if op == 'read' else 'changed'} at {site} while "
+                f"{location if ' ' in location else f'`{location}`'} was "
+                f"{'read' if op == 'read' else 'changed'} at {site} while "
                 f"{len(running)} process(es) were still running. Wait for every process with "
                 "join() before you use the result: until then it is not finished.",
                 site,
@@ -351,10 +352,16 @@ class Harness:
         finding = most_telling(self.finish())
         return None if finding is None else finding.failure()
 
-    def check(self, ignore: Iterable[str] = ()) -> None:
-        """Raise the most telling finding (a `StudentFailure`), if there is one."""
-        ignored = set(ignore)
-        finding = most_telling([f for f in self.finish() if f.concept not in ignored])
+    def check(self, ignore: Iterable[str] = (), only: Iterable[str] | None = None) -> None:
+        """Raise the most telling finding (a `StudentFailure`), if there is one.
+
+        `only` limits the check to some concepts, so that a test about one idea is not
+        failed by another test's concern.
+        """
+        ignored, wanted = set(ignore), None if only is None else set(only)
+        finding = most_telling(
+            [f for f in self.finish() if f.concept not in ignored and (wanted is None or f.concept in wanted)]
+        )
         if finding is not None:
             raise finding.failure()
 

@@ -36,8 +36,10 @@ def _creation_name(config: RunConfig, what: str) -> str:
         frame = frame.f_back
     line = linecache.getline(frame.f_code.co_filename, site.line) if frame is not None else ""
     match = _ASSIGNED.match(line)
+    if match and what == "lock":
+        return f"`{match.group(1)}` (the lock made at {site})"
     if match:
-        return f"`{match.group(1)}` (the {what} made at {site})"
+        return match.group(1)
     return f"the {what} made at {site}"
 
 

@@ -1,0 +1,165 @@
+"""Checks the suites share, each turning a wrong result into a `StudentFailure` that teaches.
+
+The suites stay short and readable: they say *what* to check; these helpers say *how* to
+run it many times, under which start methods, and how to explain what went wrong.
+"""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+
+from grader.feedback import Site, StudentFailure
+from grader.harness import Harness
+from grader.harness.findings import (
+    CHILD_CRASH,
+    DEADLOCK,
+    FOREIGN_RELEASE,
+    SELF_DEADLOCK,
+    TOO_SLOW,
+    UNRELEASED_LOCK,
+)
+from grader.harness.lock_balance import check_function
+from grader.harness.runtime import display_path
+
+WRONG_RESULT = "wrong result"
+VALIDATION = "validation"
+
+# Each counting scenario runs this often under the platform's default start method...
+DEFAULT_RUNS = 20
+# ...and this often under each other start method the platform has.
+OTHER_METHOD_RUNS = 2
+
+
+def start_method_plan(default_runs: int = DEFAULT_RUNS, other_runs: int = OTHER_METHOD_RUNS) -> list[tuple[str, int]]:
+    """(start method, runs) pairs: many runs under the default, a few under every other one."""
+    default = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_context().get_start_method()
+    plan = [(default, default_runs)]
+    plan += [(method, other_runs) for method in multiprocessing.get_all_start_methods() if method != default]
+    return plan
+
+
+def site_of(func: Callable[..., Any]) -> Site | None:
+    """Where a student's function is defined, as `exercises/<module>.py:<line>`."""
+    try:
+        filename = inspect.getsourcefile(func)
+        _, line = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return None
+    if filename is None:
+        return None
+    return Site(display_path(filename, (str(Path(filename).parent),)), line, func.__name__)
+
+
+def require(condition: object, message: str, *, site: Site | None = None, concept: str = WRONG_RESULT) -> None:
+    """Fail with `message` unless `condition` holds."""
+    if not condition:
+        raise StudentFailure(message, site=site, concept=concept)
+
+
+def require_lock_balance(func: Callable[..., Any]) -> None:
+    """The static check: no path through `func` leaves an acquire() without its release()."""
+    filename = inspect.getsourcefile(func) or ""
+    issues = check_function(func, display_path=display_path(filename, (str(Path(filename).parent),)))
+    if issues:
+        issue = issues[0]
+        raise StudentFailure(
+            issue.message,
+            site=Site(issue.file, issue.acquire_line, func.__name__),
+            concept="self-deadlock" if issue.kind == "reacquire" else "unreleased lock",
+        )
+
+
+def require_value_error(call: Callable[[], object], description: str, *, site: Site | None = None) -> None:
+    """`call()` must raise ValueError: bad input is refused, not silently used."""
+    try:
+        call()
+    except ValueError:
+        return
+    except Exception as error:  # noqa: BLE001 - any other outcome is the student's to see
+        raise StudentFailure(
+            f"{description} should raise ValueError, but it raised {type(error).__name__}: {error}",
+            site=site,
+            concept=VALIDATION,
+        ) from None
+    raise StudentFailure(
+        f"{description} should raise ValueError, but it returned normally. Check the input "
+        "first and refuse what makes no sense.",
+        site=site,
+        concept=VALIDATION,
+    )
+
+
+def summarize_counts(expected: int, finals: list[int], unit: str = "updates", noun: str = "counts") -> str | None:
+    """'lost 13 of 100 updates in 17 of 20 runs (final counts 87, 92, ...)', or None if all exact."""
+    wrong = [final for final in finals if final != expected]
+    if not wrong:
+        return None
+    shown = ", ".join(str(final) for final in wrong[:8]) + (", ..." if len(wrong) > 8 else "")
+    lost = [expected - final for final in wrong if final < expected]
+    if len(lost) == len(wrong):
+        worst = max(lost)
+        return (
+            f"lost up to {worst} of {expected} {unit} in {len(wrong)} of {len(finals)} runs "
+            f"(expected {expected}; final {noun} {shown})"
+        )
+    return f"{len(wrong)} of {len(finals)} runs ended wrong (expected {expected}; final {noun} {shown})"
+
+
+def repeat_counting(
+    make_harness: Callable[..., Harness],
+    module: ModuleType,
+    call: Callable[[ModuleType], int],
+    expected: int,
+    what: str,
+    *,
+    start_method: str,
+    runs: int,
+    unit: str = "updates",
+    noun: str = "counts",
+    site: Site | None = None,
+) -> None:
+    """Run `call(module)` `runs` times with instruments substituted in; all must be exact.
+
+    Race amplification makes an unprotected update lose counts in nearly every run; a deadlock
+    or crash is raised by the harness as it happens, with its own diagnosis.
+    """
+    finals = []
+    for _ in range(runs):
+        with make_harness(start_method=start_method) as harness:
+            harness.substitute(module)
+            finals.append(call(module))
+    summary = summarize_counts(expected, finals, unit, noun)
+    if summary is not None:
+        raise StudentFailure(
+            f"{what} under the {start_method!r} start method: {summary}. Updates are lost when two "
+            "processes read the same value and both write back their own result: the "
+            "read-change-write must happen while holding the shared lock.",
+            site=site,
+            concept="lost update",
+        )
+
+# Findings that stop a run outright; every test reports them, whatever its own concern.
+DEADLOCKS = (SELF_DEADLOCK, UNRELEASED_LOCK, DEADLOCK, FOREIGN_RELEASE, CHILD_CRASH, TOO_SLOW)
+
+
+def property_settings(max_examples: int) -> settings:
+    """Hypothesis settings for the suites: bounded, reproducible, one clear failure.
+
+    derandomize and no example database make every run (and CI) try the same examples;
+    report_multiple_bugs=False gives the student one explained failure, not a group.
+    """
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )

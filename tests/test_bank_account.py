@@ -1,0 +1,187 @@
+"""Exercise 3: the bank account (exercises/bank_account.py).
+
+The lesson's story: start with $100, deposit $50 and $25 at the same time, end with $175 -
+never $75 or $150. Each test checks one idea. Run with `pytest tests/test_bank_account.py`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.sharedctypes
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checks import (
+    DEADLOCKS,
+    property_settings,
+    repeat_counting,
+    require,
+    require_lock_balance,
+    require_value_error,
+    site_of,
+    start_method_plan,
+)
+from grader.harness import Pauses
+from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
+from grader.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
+
+MODULE = "bank_account"
+BAD_AMOUNTS = (0, -5, 2.5, "10", None)
+HYPOTHESIS = property_settings(max_examples=10)
+# Widen the gap between two holds of the lock, so a check made in one hold and acted on in
+# another is overtaken by the other processes in nearly every run.
+CHECK_THEN_ACT_PAUSES = Pauses(after_release=0.02)
+
+
+@pytest.fixture
+def mod(student_module):
+    return student_module(MODULE)
+
+
+def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **options) -> tuple[int, list[int]]:
+    """Each amount withdrawn by its own process at once; returns (final balance, outcomes)."""
+    with make_harness(**options) as harness:
+        balance = harness.RawValue("i", start, name="balance")
+        lock = harness.Lock("lock")
+        results = multiprocessing.sharedctypes.RawArray("i", [-1] * len(amounts))
+        processes = [
+            harness.Process(target=record_return, args=(mod.withdraw, results, i, balance, lock, amount))
+            for i, amount in enumerate(amounts)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
+        return balance._raw.value, list(results)
+
+
+def test_deposit_refuses_amounts_that_are_not_positive_whole_numbers(make_harness, mod) -> None:
+    harness = make_harness()
+    balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
+    for amount in BAD_AMOUNTS:
+        require_value_error(lambda a=amount: mod.deposit(balance, lock, a), f"deposit(balance, lock, {amount!r})",
+                            site=site_of(mod.deposit))
+    require(balance._raw.value == 100, f"Refused deposits changed the balance to {balance._raw.value}.",
+            site=site_of(mod.deposit))
+
+
+def test_deposit_adds_the_amount(make_harness, mod) -> None:
+    harness = make_harness(check_locks=False)
+    balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
+    process = harness.Process(target=mod.deposit, args=(balance, lock, 50))
+    process.start()
+    process.join()
+    harness.check(only=DEADLOCKS)
+    require(balance._raw.value == 150, f"deposit of $50 into $100 left ${balance._raw.value}, not $150.",
+            site=site_of(mod.deposit))
+
+
+def test_deposit_holds_the_lock_while_it_reads_and_writes(make_harness, mod) -> None:
+    harness = make_harness()
+    balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
+    processes = [harness.Process(target=mod.deposit, args=(balance, lock, amount)) for amount in (50, 25, 10, 5)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    harness.check()
+
+
+def test_deposit_and_withdraw_release_the_lock_on_every_path(mod) -> None:
+    require_lock_balance(mod.deposit)
+    require_lock_balance(mod.withdraw)
+
+
+def test_withdraw_refuses_amounts_that_are_not_positive_whole_numbers(make_harness, mod) -> None:
+    harness = make_harness()
+    balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
+    for amount in BAD_AMOUNTS:
+        require_value_error(lambda a=amount: mod.withdraw(balance, lock, a), f"withdraw(balance, lock, {amount!r})",
+                            site=site_of(mod.withdraw))
+
+
+def test_withdraw_returns_true_and_false_exactly(make_harness, mod) -> None:
+    final, outcomes = concurrent_withdrawals(make_harness, mod, 50, [50], check_locks=False)
+    require(outcomes == [RETURNED_TRUE] and final == 0,
+            "withdraw(balance=$50, amount=50) must take the whole balance and return True (the "
+            f"exact-balance case); it left ${final} and returned {describe(outcomes[0])}.",
+            site=site_of(mod.withdraw))
+    final, outcomes = concurrent_withdrawals(make_harness, mod, 30, [31], check_locks=False)
+    require(outcomes == [RETURNED_FALSE] and final == 30,
+            "withdraw(balance=$30, amount=31) must change nothing and return False; it left "
+            f"${final} and returned {describe(outcomes[0])}.",
+            site=site_of(mod.withdraw))
+
+
+def describe(outcome: int) -> str:
+    return {RETURNED_TRUE: "True", RETURNED_FALSE: "False", RETURNED_OTHER: "something that is not a bool"}.get(
+        outcome, "nothing (it crashed)")
+
+
+def test_withdraw_checks_and_subtracts_in_one_hold_of_the_lock(make_harness, mod) -> None:
+    for _ in range(3):
+        final, outcomes = concurrent_withdrawals(make_harness, mod, 100, [30] * 6, pauses=CHECK_THEN_ACT_PAUSES)
+        successes = outcomes.count(RETURNED_TRUE)
+        require(
+            final == 10 and successes == 3,
+            f"6 processes each withdrew $30 from $100 at the same time: {successes} succeeded and "
+            f"${final} is left (expected 3 and $10). When the check 'is there enough?' and the "
+            "subtraction are not done in one hold of the lock, several processes can pass the "
+            "check on the same money (check-then-act).",
+            site=site_of(mod.withdraw),
+            concept="check-then-act",
+        )
+
+
+@pytest.mark.parametrize(("start_method", "runs"), start_method_plan())
+def test_run_deposits_ends_at_175_every_time(make_harness, mod, start_method: str, runs: int) -> None:
+    repeat_counting(
+        make_harness, mod, lambda m: m.run_deposits(100, [50, 25]), 175,
+        "run_deposits(100, [50, 25]) (the lesson's $100 + $50 + $25)",
+        start_method=start_method, runs=runs, unit="dollars", noun="balances", site=site_of(mod.deposit),
+    )
+
+
+def test_run_deposits_checks_every_amount_before_starting(make_harness, mod) -> None:
+    harness = make_harness()
+    harness.substitute(mod)
+    require_value_error(lambda: mod.run_deposits(100, [50, -5, 25]), "run_deposits(100, [50, -5, 25])",
+                        site=site_of(mod.run_deposits))
+    require(not harness.children,
+            f"run_deposits started {len(harness.children)} process(es) before finding the bad "
+            "amount -5. Check every amount first, so a bad one leaves nothing half done.",
+            site=site_of(mod.run_deposits), concept="validation")
+
+
+def test_run_deposits_starts_every_process_before_joining_any(make_harness, mod) -> None:
+    harness = make_harness()
+    harness.substitute(mod)
+    mod.run_deposits(10, [1, 2, 3, 4])
+    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+
+
+@HYPOTHESIS
+@given(start=st.integers(0, 1000), amounts=st.lists(st.integers(1, 500), max_size=5))
+def test_run_deposits_property_returns_start_plus_sum(make_harness, mod, start: int, amounts: list[int]) -> None:
+    with make_harness() as harness:
+        harness.substitute(mod)
+        final = mod.run_deposits(start, amounts)
+        harness.check(only=DEADLOCKS)
+    require(final == start + sum(amounts),
+            f"run_deposits({start}, {amounts}) returned {final}, expected {start + sum(amounts)}.",
+            site=site_of(mod.run_deposits))
+
+
+@HYPOTHESIS
+@given(start=st.integers(0, 200), amounts=st.lists(st.integers(1, 120), min_size=1, max_size=5))
+def test_withdrawals_property_never_overdraw_and_account_for_every_success(
+    make_harness, mod, start: int, amounts: list[int]
+) -> None:
+    final, outcomes = concurrent_withdrawals(make_harness, mod, start, amounts, check_locks=False)
+    taken = sum(a for a, o in zip(amounts, outcomes, strict=True) if o == RETURNED_TRUE)
+    require(final >= 0 and final == start - taken,
+            f"Withdrawals {amounts} from ${start} at the same time left ${final}, but the successful "
+            f"ones took ${taken} (so ${start - taken} should be left, and never below $0).",
+            site=site_of(mod.withdraw), concept="check-then-act")

@@ -1,0 +1,185 @@
+"""Exercise 4: the program that never finishes (exercises/deadlock_fix.py).
+
+Part 1, tally: an acquire() that some path never releases. Part 2, transfer: two locks
+taken in opposite orders. Each test checks one idea; a hang is stopped in seconds and
+explained. Run with `pytest tests/test_deadlock_fix.py`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.sharedctypes
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checks import (
+    DEADLOCKS,
+    property_settings,
+    repeat_counting,
+    require,
+    require_lock_balance,
+    require_value_error,
+    site_of,
+    start_method_plan,
+)
+from grader.harness.findings import DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
+from grader.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
+
+MODULE = "deadlock_fix"
+HYPOTHESIS = property_settings(max_examples=8)
+BATCHES = [[0, 1, 2, 7, 1], [2, 2, -1, 0], [1, 0, 3]]  # 7, -1 and 3 are spoiled ballots
+
+
+@pytest.fixture
+def mod(student_module):
+    return student_module(MODULE)
+
+
+def valid_counts(n_candidates: int, batches: list[list[int]]) -> list[int]:
+    counts = [0] * n_candidates
+    for batch in batches:
+        for ballot in batch:
+            if 0 <= ballot < n_candidates:
+                counts[ballot] += 1
+    return counts
+
+
+def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[int]], **options) -> list[int]:
+    harness = make_harness(**options)
+    counts = harness.RawArray("i", n_candidates, name="counts")
+    lock = harness.Lock("lock")
+    processes = [harness.Process(target=mod.tally, args=(counts, lock, batch)) for batch in batches]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
+    return list(counts._raw)
+
+
+def test_tally_counts_valid_ballots(make_harness, mod) -> None:
+    counts = tally_in_processes(make_harness, mod, 3, [[0, 1, 1, 2, 2, 2]], check_locks=False)
+    require(counts == [1, 2, 3], f"tally of ballots [0, 1, 1, 2, 2, 2] gave {counts}, expected [1, 2, 3].",
+            site=site_of(mod.tally))
+
+
+def test_tally_skips_spoiled_ballots_without_keeping_the_lock(make_harness, mod) -> None:
+    counts = tally_in_processes(make_harness, mod, 3, BATCHES)
+    require(counts == [3, 3, 3], f"tally of {BATCHES} gave {counts}, expected [3, 3, 3] (spoiled ballots skipped).",
+            site=site_of(mod.tally))
+
+
+def test_tally_releases_the_lock_on_every_path(mod) -> None:
+    require_lock_balance(mod.tally)
+
+
+@pytest.mark.parametrize(("start_method", "runs"), start_method_plan(default_runs=20, other_runs=1))
+def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_method: str, runs: int) -> None:
+    expected = valid_counts(3, BATCHES)
+    repeat_counting(
+        make_harness, mod, lambda m: sum(m.run_tally(3, BATCHES)), sum(expected),
+        f"run_tally(3, {BATCHES})", start_method=start_method, runs=runs, unit="votes", site=site_of(mod.tally),
+    )
+
+
+def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) -> None:
+    harness = make_harness()
+    harness.substitute(mod)
+    mod.run_tally(2, [[0], [1], [0, 1]])
+    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+
+
+@HYPOTHESIS
+@given(
+    n_candidates=st.integers(1, 4),
+    batches=st.lists(st.lists(st.integers(-2, 5), max_size=6), min_size=1, max_size=4),
+)
+def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, n_candidates, batches) -> None:
+    with make_harness() as harness:
+        harness.substitute(mod)
+        counts = mod.run_tally(n_candidates, batches)
+        harness.check(only=DEADLOCKS)
+    expected = valid_counts(n_candidates, batches)
+    require(counts == expected, f"run_tally({n_candidates}, {batches}) returned {counts}, expected {expected}.",
+            site=site_of(mod.run_tally))
+
+
+def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harness, mod) -> None:
+    harness = make_harness()
+    balances = harness.RawArray("i", [100, 100], name="balances")
+    locks = [harness.Lock("locks[0]"), harness.Lock("locks[1]")]
+    for src, dst, amount in ((0, 0, 10), (1, 1, 10), (0, 1, 0), (1, 0, -5)):
+        require_value_error(lambda s=src, d=dst, a=amount: mod.transfer(balances, locks, s, d, a),
+                            f"transfer(balances, locks, {src}, {dst}, {amount})", site=site_of(mod.transfer))
+    require(list(balances._raw) == [100, 100], f"Refused transfers changed the balances to {list(balances._raw)}.",
+            site=site_of(mod.transfer), concept="validation")
+
+
+def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[tuple[int, int, int]]], **options):
+    """Each job (a list of (src, dst, amount)) runs in its own process, all at once."""
+    check = options.pop("check", {})
+    with make_harness(**options) as harness:
+        balances = harness.RawArray("i", start, name="balances")
+        locks = [harness.Lock(f"locks[{i}]") for i in range(len(start))]
+        total = sum(len(job) for job in jobs)
+        results = multiprocessing.sharedctypes.RawArray("i", [-1] * total)
+        processes, offset = [], 0
+        for job in jobs:
+            calls = [(balances, locks, src, dst, amount) for src, dst, amount in job]
+            processes.append(harness.Process(target=record_returns, args=(mod.transfer, results, offset, calls)))
+            offset += len(job)
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        harness.check(**check)
+        return list(balances._raw), list(results)
+
+
+def test_transfer_moves_money_and_returns_true_or_false(make_harness, mod) -> None:
+    balances, results = transfers_in_processes(
+        make_harness, mod, [100, 20], [[(0, 1, 30), (1, 0, 60), (1, 0, 50)]], check={"only": DEADLOCKS}
+    )
+    require(
+        results == [RETURNED_TRUE, RETURNED_FALSE, RETURNED_TRUE] and balances == [120, 0],
+        "From balances [100, 20]: transfer 0->1 of 30 should return True, then 1->0 of 60 False "
+        "(only 50 there, nothing changes), then 1->0 of 50 True (the exact balance), ending at "
+        f"[120, 0]. Got returns {['True' if r == 1 else 'False' if r == 0 else 'not a bool' for r in results]} "
+        f"and balances {balances}.",
+        site=site_of(mod.transfer),
+    )
+
+
+def test_transfer_holds_both_accounts_locks_while_moving_money(make_harness, mod) -> None:
+    # Every transfer goes "up" (0->1, 1->2), so no lock order can deadlock here: this test
+    # is only about which locks are held when the balances are read and written.
+    transfers_in_processes(make_harness, mod, [50, 50, 50], [[(0, 1, 5)] * 3, [(1, 2, 5)] * 3, [(0, 2, 5)] * 3],
+                           check={"ignore": (LOCK_ORDER,)})
+
+
+def test_transfer_takes_the_two_locks_in_one_fixed_order(make_harness, mod) -> None:
+    transfers_in_processes(make_harness, mod, [100, 100], [[(0, 1, 1)] * 20, [(1, 0, 1)] * 20],
+                           check={"only": (LOCK_ORDER, DEADLOCK, *DEADLOCKS)})
+
+
+@HYPOTHESIS
+@given(seed=st.integers(0, 10_000), n_accounts=st.integers(2, 4), n_processes=st.integers(2, 4))
+def test_transfer_property_conserves_money_and_never_deadlocks(make_harness, mod, seed, n_accounts, n_processes) -> None:
+    chooser = random.Random(seed)
+    start = [chooser.randint(0, 50) for _ in range(n_accounts)]
+    jobs = []
+    for _ in range(n_processes):
+        job = []
+        for _ in range(chooser.randint(1, 6)):
+            src, dst = chooser.sample(range(n_accounts), 2)
+            job.append((src, dst, chooser.randint(1, 30)))
+        jobs.append(job)
+    balances, _ = transfers_in_processes(make_harness, mod, start, jobs, check_locks=False, check={"only": DEADLOCKS})
+    require(
+        sum(balances) == sum(start) and min(balances) >= 0,
+        f"Concurrent transfers {jobs} from balances {start} ended at {balances}: the total must stay "
+        f"${sum(start)} and no account may go below $0.",
+        site=site_of(mod.transfer),
+    )
