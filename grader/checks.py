@@ -34,7 +34,7 @@ VALIDATION = "validation"
 # Each counting scenario runs this often under the platform's default start method...
 DEFAULT_RUNS = 20
 # ...and this often under each other start method the platform has.
-OTHER_METHOD_RUNS = 2
+OTHER_METHOD_RUNS = 1
 
 
 def start_method_plan(default_runs: int = DEFAULT_RUNS, other_runs: int = OTHER_METHOD_RUNS) -> list[tuple[str, int]]:

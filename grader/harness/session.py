@@ -365,6 +365,10 @@ class Harness:
         if finding is not None:
             raise finding.failure()
 
+    def shared_values_made(self) -> int:
+        """How many RawValue/RawArray the substituted student code made in this (parent) process."""
+        return self.factories.made if self.factories else 0
+
     @property
     def children(self) -> list[Any]:
         return [c.process for c in self._children]

@@ -50,16 +50,19 @@ class Factories:
         self.config = config
         self.ctx = multiprocessing.get_context(config.start_method)
         self._process_factory = process_factory
+        self.made = 0  # shared values and arrays created through these factories
 
     def Lock(self) -> TrackedLock:  # noqa: N802 - mirrors multiprocessing.Lock
         return TrackedLock(self.ctx, self.config, _creation_name(self.config, "lock"))
 
     def RawValue(self, typecode_or_type: Any, *args: Any) -> GuardedValue:  # noqa: N802
         raw = multiprocessing.sharedctypes.RawValue(typecode_or_type, *args)
+        self.made += 1
         return GuardedValue(raw, self.config, _creation_name(self.config, "shared value"))
 
     def RawArray(self, typecode_or_type: Any, size_or_initializer: Any) -> GuardedArray:  # noqa: N802
         raw = multiprocessing.sharedctypes.RawArray(typecode_or_type, size_or_initializer)
+        self.made += 1
         return GuardedArray(raw, self.config, _creation_name(self.config, "shared array"))
 
     def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802

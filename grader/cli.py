@@ -1,0 +1,150 @@
+"""`python -m grader` (also the `grader` console script): grade, list, and dispatch subcommands.
+
+Exit codes, so that CI and a workflow step per exercise can award points all-or-nothing:
+  0  everything graded earned full marks
+  1  points were lost
+  2  usage error (bad option, unknown exercise, missing directory)
+  3  internal error of the grader itself (never a student's mistake)
+
+Subcommands: `check` (grader.dev_check: stubs fail, solutions pass), and `workflow`, `release`,
+`batch`, which belong to modules of their own and are imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.formats.colour import Painter, use_colour
+from grader.formats.github import append_step_summary, workflow_commands
+from grader.formats.gradescope import write_gradescope
+from grader.formats.json_results import write_json
+from grader.formats.progress import TerminalProgress
+from grader.formats.terminal import PLAIN_WIDTH, render_list, render_table
+from grader.grading import UsageError, grade, make_setup, select_exercises
+from grader.metadata import REPO_ROOT
+
+EXIT_OK = 0
+EXIT_POINTS_LOST = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+DELEGATED = ("workflow", "release", "batch")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns every exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m grader",
+        description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
+        "and results for CI and course platforms.",
+        epilog="Other commands: python -m grader check | workflow | release | batch (each with "
+        "--help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
+    )
+    parser.add_argument("--target", default="exercises",
+                        help="what to grade: 'exercises' (default), 'solutions', or a directory "
+                        "holding the exercise modules")
+    parser.add_argument("--exercise", action="append", metavar="NAME",
+                        help="grade only this exercise (may be repeated)")
+    parser.add_argument("--list", action="store_true",
+                        help="list the exercises, their points and their status at the last grading")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the results as JSON (format version 1, see docs/grader.md)")
+    parser.add_argument("--gradescope", type=Path, metavar="PATH",
+                        help="write Gradescope's results.json")
+    parser.add_argument("--root", default=str(REPO_ROOT), metavar="PATH",
+                        help="the exercise repository to grade (default: the one holding grader/)")
+    parser.add_argument("--tests-from", metavar="PATH",
+                        help="take tests/, conftest.py and info.toml from this pristine checkout "
+                        "instead of the graded repository")
+    parser.add_argument("--color", "--colour", dest="color", default="auto",
+                        choices=("auto", "always", "never"),
+                        help="colour the table: auto (a terminal without NO_COLOR), always, never")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code and never lets a traceback of its own escape."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in DELEGATED:
+            module = importlib.import_module(f"grader.{args[0]}")
+            return int(module.main(args[1:]))
+        if args and args[0] == "check":
+            from grader.dev_check import main as check_main
+
+            return check_main(args[1:])
+        return run(args)
+    except UsageError as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as stop:  # a delegated command's argparse, or --help
+        return _exit_code(stop.code)
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit code 3
+        print(f"internal error in the grader (not your code): {type(error).__name__}: {error}",
+              file=sys.stderr)
+        if os.environ.get("GRADER_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(argv: Sequence[str]) -> int:
+    """The grading command itself."""
+    args = build_parser().parse_args(argv)
+    setup = make_setup(args.root, args.target, args.tests_from)
+    exercises = select_exercises(setup, args.exercise)
+    paint = Painter(use_colour(args.color, sys.stdout))
+
+    from grader import state
+
+    if args.list:
+        statuses = state.statuses(setup.root, setup.target, setup.target_label, exercises)
+        sys.stdout.write(render_list(exercises, statuses, paint))
+        return EXIT_OK
+
+    progress = None
+    if not args.quiet:
+        live = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        progress = TerminalProgress(sys.stderr, live, Painter(use_colour(args.color, sys.stderr)))
+    report = grade(setup, exercises, progress)
+    state.save(setup.root, setup.target, report, exercises)
+
+    if args.json:
+        write_json(report, args.json)
+    if args.gradescope:
+        write_gradescope(report, args.gradescope)
+    tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    width = shutil.get_terminal_size().columns if tty else PLAIN_WIDTH
+    sys.stdout.write(render_table(report, paint, width))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        sys.stdout.write(workflow_commands(report))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            append_step_summary(report, Path(summary))
+    sys.stdout.flush()
+    return EXIT_OK if report.full_marks else EXIT_POINTS_LOST

@@ -1,0 +1,281 @@
+"""Run one exercise's suite in a pytest subprocess that cannot hang, flood or outlive the grader.
+
+Each suite gets its own process in a new session (so its process group holds every process the
+student's code starts), a time budget after which the whole group is killed, and an output pipe
+of which only a bounded head and tail are kept. Whatever the student's code does at import time
+or in its processes, the grader gets back a `SuiteRun` and carries on with the next exercise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
+KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
+STACK_WAIT = 1.0  # seconds to wait for the stack dump of an overrunning suite
+_FRAME_RE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func>.+)$')
+
+
+@dataclass(frozen=True)
+class StuckAt:
+    """Where the student's code was running when the budget ran out."""
+
+    file: str
+    line: int
+    function: str
+
+
+@dataclass
+class SuiteRun:
+    """The raw outcome of one suite's pytest process, before any scoring."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    returncode: int | None = None
+    timed_out: bool = False
+    stuck_at: StuckAt | None = None
+    output: str = ""
+    duration: float = 0.0
+
+
+class _BoundedReader(threading.Thread):
+    """Drains a pipe, keeping its first and last KEEP_OUTPUT bytes: huge output costs no memory."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while chunk := self.stream.read1(65536):
+                self.total += len(chunk)
+                room = KEEP_OUTPUT - len(self.head)
+                if room > 0:
+                    self.head += chunk[:room]
+                    chunk = chunk[room:]
+                if chunk:
+                    self.tail = (self.tail + chunk)[-KEEP_OUTPUT:]
+        except (OSError, ValueError):
+            pass
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", "replace")
+        if not self.tail:
+            return head
+        cut = self.total - len(self.head) - len(self.tail)
+        marker = f"\n… ({cut} bytes of output cut) …\n" if cut > 0 else ""
+        return head + marker + self.tail.decode("utf-8", "replace")
+
+
+def pytest_command(test_file: str, target: Path, results: Path, root: Path) -> list[str]:
+    """The command line for one suite; `-s` lets output stream to our bounded pipe."""
+    return [
+        sys.executable, "-m", "pytest", test_file,
+        "--target", str(target),
+        "-p", "grader.results_plugin",
+        "--grader-results", str(results),
+        "--grader-root", str(root),
+        "-p", "no:cacheprovider",
+        "-q", "-s", "--tb=short", "--no-header",
+    ]
+
+
+def suite_environment(tests_root: Path) -> dict[str, str]:
+    """The grader's environment, with the suites' repository and the grader importable."""
+    env = dict(os.environ)
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+        env.pop(name, None)
+    paths = [str(tests_root), str(GRADER_HOME)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget: float) -> SuiteRun:
+    """Run `tests_root/test_file` against `target` within `budget` seconds; never raises on
+    anything the student's code does, and leaves no process of the run behind."""
+    with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
+        results = Path(scratch) / "results.jsonl"
+        started = time.monotonic()
+        process = subprocess.Popen(
+            pytest_command(test_file, target, results, root),
+            cwd=tests_root,
+            env=suite_environment(tests_root),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        reader = _BoundedReader(process.stdout)
+        reader.start()
+        run = SuiteRun()
+        try:
+            if not _wait_unreaped(process, budget):
+                run.timed_out = True
+                run.stuck_at = _dump_stack(process, Path(str(results) + ".stack"), target, root)
+        finally:
+            _kill_group(process)  # before reaping pytest, so its id (the session's) stays ours
+            process.wait()
+            reader.join(timeout=2.0)
+            # A process that escaped the group may still hold the pipe: then leave the reader
+            # (a daemon thread) to it rather than block on closing the stream under it.
+            if process.stdout is not None and not reader.is_alive():
+                process.stdout.close()
+        run.duration = time.monotonic() - started
+        run.returncode = None if run.timed_out else process.returncode
+        run.output = reader.text()
+        run.events = read_events(results)
+    return run
+
+
+def _wait_unreaped(process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait for the process to end without reaping it (where the platform allows), so that its
+    id, which is also its session's and group's, cannot be reused before we kill the rest."""
+    if not hasattr(os, "waitid"):
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def wait() -> None:
+        try:
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:
+            pass
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    return not waiter.is_alive()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill every process of the suite's session: pytest and every process the student started.
+
+    The session, not just the process group: the harness moves its children into groups of
+    their own, but no process can leave its session without calling setsid() itself.
+    """
+    for _ in range(10):  # again, in case a process forked while we were killing
+        members = session_members(process.pid)
+        if members is None:  # no /proc: the process group is the best we can do
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            return
+        if not members:
+            return
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.01)
+
+
+def session_members(sid: int) -> list[int] | None:
+    """Live processes (not zombies) in session `sid`, from /proc; None where there is no /proc."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        # fields: state ppid pgrp session ...
+        if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def _dump_stack(process: subprocess.Popen[bytes], stack_file: Path, target: Path,
+                root: Path) -> StuckAt | None:
+    """Ask the overrunning pytest for its stacks (SIGUSR1, see results_plugin) and find the
+    innermost frame in the student's files."""
+    if not hasattr(signal, "SIGUSR1") or not stack_file.exists():
+        return None
+    try:
+        os.kill(process.pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return None
+    # faulthandler writes the dump from its signal handler; wait until the file stops growing.
+    deadline = time.monotonic() + STACK_WAIT
+    text, previous = "", None
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = stack_file.read_text(encoding="utf-8", errors="replace")
+        if text and text == previous:
+            break
+        previous = text
+    return stuck_location(text, target, root)
+
+
+def stuck_location(dump: str, target: Path, root: Path) -> StuckAt | None:
+    """The most recent frame in a target file, preferring the thread that runs the tests."""
+    blocks: list[list[StuckAt]] = []
+    pytest_blocks: list[bool] = []
+    for raw in dump.splitlines():
+        if raw.startswith(("Thread ", "Current thread ")):
+            blocks.append([])
+            pytest_blocks.append(False)
+            continue
+        match = _FRAME_RE.match(raw)
+        if not match or not blocks:
+            continue
+        filename = match.group("file")
+        if "_pytest" in filename or "pluggy" in filename:
+            pytest_blocks[-1] = True
+        path = Path(filename)
+        try:
+            relative = path.resolve().relative_to(target)
+        except (ValueError, OSError):
+            continue
+        try:
+            shown = path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            shown = (target / relative).as_posix()
+        blocks[-1].append(StuckAt(shown, int(match.group("line")), match.group("func").strip()))
+    ordered = [b for b, main in zip(blocks, pytest_blocks, strict=True) if main]
+    ordered += [b for b, main in zip(blocks, pytest_blocks, strict=True) if not main]
+    for frames in ordered:
+        if frames:
+            return frames[0]
+    return None
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """The plugin's JSON lines; a line cut short by a kill is dropped, not fatal."""
+    events: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return events
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and "event" in event:
+            events.append(event)
+    return events

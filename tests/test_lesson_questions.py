@@ -1,0 +1,62 @@
+"""Exercise 5: the lesson's two questions (exercises/lesson_questions.py).
+
+Question 1 is checked by really running the chosen option after `from random import *`.
+Question 2 is checked against a fingerprint of the right option's text, so this file does
+not spell the answer out. Run with `pytest tests/test_lesson_questions.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from grader.checks import require
+
+MODULE = "lesson_questions"
+# sha256 of the right option's text for question 2, with whitespace folded.
+QUESTION_2_FINGERPRINT = "fef6bd116c47b9ada64fffe601c4def7dc3e9ccd84a67a2eac003acf6417e77e"
+
+
+@pytest.fixture
+def mod(student_module):
+    return student_module(MODULE)
+
+
+def chosen(mod, number: int) -> str:
+    answer = getattr(mod, f"QUESTION_{number}", None)
+    options = getattr(mod, f"QUESTION_{number}_OPTIONS", {})
+    require(
+        isinstance(answer, str) and answer.strip().upper() in options,
+        f"QUESTION_{number} is {answer!r}: set it to the letter of one option "
+        f"({', '.join(sorted(options))}), as a string, for example \"A\".",
+        concept="lesson question",
+    )
+    return options[answer.strip().upper()]
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
+    expression = chosen(mod, 1)
+    namespace: dict[str, object] = {}
+    exec("from random import *", namespace)  # noqa: S102 - the question is about exactly this
+    try:
+        result = eval(expression, namespace)  # noqa: S307
+    except Exception as error:  # noqa: BLE001 - the failure is the lesson
+        require(False, f"After `from random import *`, your choice `{expression}` fails with "
+                f"{type(error).__name__}: {error}. Which names does the star import bring in?",
+                concept="lesson question")
+    require(isinstance(result, int) and 0 <= result <= 10,
+            f"After `from random import *`, `{expression}` gave {result!r}, not a number from 0 to 10.",
+            concept="lesson question")
+
+
+def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
+    text = chosen(mod, 2)
+    require(fingerprint(text) == QUESTION_2_FINGERPRINT,
+            "That is not why the program never finishes. Hint: after acquire(), who could ever call "
+            "release() on that lock? Think about what the next acquire() does.",
+            concept="lesson question")

@@ -1,0 +1,100 @@
+"""Exercise 1, the warm-up: a value every process can see (exercises/shared_value.py).
+
+Run with `pytest tests/test_shared_value.py`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
+from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
+
+MODULE = "shared_value"
+
+
+@pytest.fixture
+def mod(student_module):
+    return student_module(MODULE)
+
+
+def warmup_harness(make_harness):
+    # No locks in the warm-up: each process writes once, and "last write wins" is the point.
+    return make_harness(check_locks=False, use_gate=False)
+
+
+def test_store_writes_into_the_shared_value(make_harness, mod) -> None:
+    harness = warmup_harness(make_harness)
+    shared = harness.RawValue("i", 0, name="shared")
+    process = harness.Process(target=mod.store, args=(shared, 42))
+    process.start()
+    process.join()
+    harness.check(only=DEADLOCKS)
+    require(shared._raw.value == 42,
+            f"A child ran store(shared, 42); afterwards the parent saw shared.value == {shared._raw.value}. "
+            "store should set shared.value.", site=site_of(mod.store))
+
+
+def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
+    harness = warmup_harness(make_harness)
+    harness.substitute(mod)
+    result = mod.run(5, 42)
+    harness.check(only=DEADLOCKS)
+    require(
+        result == 42,
+        f"run(start=5, value=42) returned {result}, not 42. The child's change must reach the parent: "
+        "create the number with RawValue in the parent and pass it to the process.",
+        site=site_of(mod.run), concept="shared value",
+    )
+
+
+def test_run_shares_one_value_made_in_the_parent(make_harness, mod) -> None:
+    harness = warmup_harness(make_harness)
+    harness.substitute(mod)
+    mod.run(0, 7)
+    made = harness.shared_values_made()
+    require(
+        made == 1,
+        f"run() made {made} RawValue(s) in the parent process; it should make exactly one, before "
+        "starting the process, and pass it in args=(...).",
+        site=site_of(mod.run), concept="shared value",
+    )
+
+
+@property_settings(max_examples=6)
+@given(start=st.integers(-1000, 1000), value=st.integers(-1000, 1000))
+def test_run_property_returns_value_for_any_start(make_harness, mod, start: int, value: int) -> None:
+    with warmup_harness(make_harness) as harness:
+        harness.substitute(mod)
+        result = mod.run(start, value)
+    require(result == value, f"run({start}, {value}) returned {result}, expected {value}.",
+            site=site_of(mod.run), concept="shared value")
+
+
+def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
+    harness = warmup_harness(make_harness)
+    harness.substitute(mod)
+    values = [11, 22, 33, 44, 55]
+    result = mod.run_many(values)
+    harness.check(only=DEADLOCKS)
+    require(
+        result in values,
+        f"run_many({values}) returned {result}. Every process wrote its own number into the same shared "
+        "value, so whichever wrote last wins: the result must be one of the values.",
+        site=site_of(mod.run_many), concept="shared value",
+    )
+
+
+def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> None:
+    harness = warmup_harness(make_harness)
+    harness.substitute(mod)
+    mod.run_many([1, 2, 3])
+    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    require(len(harness.children) == 3, f"run_many([1, 2, 3]) started {len(harness.children)} processes, not 3.",
+            site=site_of(mod.run_many))
+
+
+def test_run_many_refuses_an_empty_list(mod) -> None:
+    require_value_error(lambda: mod.run_many([]), "run_many([])", site=site_of(mod.run_many))
