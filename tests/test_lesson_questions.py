@@ -30,7 +30,7 @@ def chosen(mod, number: int) -> str:
         isinstance(answer, str) and answer.strip().upper() in options,
         f"QUESTION_{number} is {answer!r}: set it to the letter of one option "
         f"({', '.join(sorted(options))}), as a string, for example \"A\".",
-        concept="lesson question",
+        concept="wrong result",
     )
     return options[answer.strip().upper()]
 
@@ -48,10 +48,10 @@ def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
     except Exception as error:  # noqa: BLE001 - the failure is the lesson
         require(False, f"After `from random import *`, your choice `{expression}` fails with "
                 f"{type(error).__name__}: {error}. Which names does the star import bring in?",
-                concept="lesson question")
+                concept="wrong result")
     require(isinstance(result, int) and 0 <= result <= 10,
             f"After `from random import *`, `{expression}` gave {result!r}, not a number from 0 to 10.",
-            concept="lesson question")
+            concept="wrong result")
 
 
 def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
@@ -59,4 +59,4 @@ def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
     require(fingerprint(text) == QUESTION_2_FINGERPRINT,
             "That is not why the program never finishes. Hint: after acquire(), who could ever call "
             "release() on that lock? Think about what the next acquire() does.",
-            concept="lesson question")
+            concept="wrong result")

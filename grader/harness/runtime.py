@@ -8,6 +8,7 @@ forked child never inherits its parent's holdings.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -83,10 +84,21 @@ _STATE: ProcessState | None = None
 def process_state() -> ProcessState:
     """This process's state; a fresh one in a newly forked child."""
     global _STATE
-    pid = os.getpid()
-    if _STATE is None or _STATE.pid != pid:
-        _STATE = ProcessState(pid=pid)
+    if _STATE is None:
+        _STATE = ProcessState(pid=os.getpid())
     return _STATE
+
+
+def _forget_parent_state() -> None:
+    global _STATE
+    _STATE = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_state)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class Journal:
@@ -97,13 +109,14 @@ class Journal:
     """
 
     def __init__(self, directory: str) -> None:
-        self.path = os.path.join(directory, f"{os.getpid()}.jsonl")
+        self.pid = os.getpid()
+        self.path = os.path.join(directory, f"{self.pid}.jsonl")
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
         self._fd = os.open(self.path, flags, 0o644)
 
     def emit(self, kind: str, **fields: object) -> None:
-        record = {"k": kind, "pid": os.getpid(), "t": time.monotonic_ns(), **fields}
-        os.write(self._fd, (json.dumps(record, separators=(",", ":")) + "\n").encode())
+        record = {"k": kind, "pid": self.pid, "t": time.monotonic_ns(), **fields}
+        os.write(self._fd, (_ENCODER.encode(record) + "\n").encode())
 
     def close(self) -> None:
         try:
@@ -124,8 +137,10 @@ def emit(config: RunConfig, kind: str, **fields: object) -> None:
     journal_for(config).emit(kind, **fields)
 
 
+@functools.lru_cache(maxsize=256)
 def display_path(filename: str, student_dirs: tuple[str, ...]) -> str:
-    """How a student file is named in messages: `exercises/deadlock_fix.py`."""
+    """How a student file is named in messages: `exercises/deadlock_fix.py` (cached: it is on
+    the path of every journaled event, and resolving a path costs system calls)."""
     path = Path(filename).resolve()
     try:
         return path.relative_to(REPO_ROOT).as_posix()
@@ -182,7 +197,7 @@ def site_from_json(data: list[object] | None) -> Site | None:
 
 
 def in_child(config: RunConfig) -> bool:
-    return os.getpid() != config.parent_pid
+    return process_state().pid != config.parent_pid
 
 
 # The Harness objects alive in this (parent) process, by run id: guarded values and

@@ -1,0 +1,70 @@
+"""The self-check (like rustlings' `dev check`, and further): the suites are trustworthy judges.
+
+* every suite passes against solutions/, under each start method;
+* every suite fails against its stub, with the diagnosis the stub is meant to teach;
+* every buggy variant in selfcheck/variants is caught with the concept it declares, and every
+  correct alternative passes.
+
+Variants run two at a time (this machine has two cores), which also proves the verdicts hold
+on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from grader.metadata import load_exercises
+from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_suite, run_variant
+
+EXERCISES = load_exercises()
+SUITES = [exercise.test_file for exercise in EXERCISES]
+VARIANTS = load_variants()
+# What each stub is written to teach: its suite must diagnose it.
+STUB_LESSONS = {
+    "shared_value": "shared value",
+    "locked_increment": "lost update",
+    "bank_account": "lost update",
+    "deadlock_fix": "self-deadlock",
+    "lesson_questions": "wrong result",
+}
+
+
+@pytest.fixture(scope="session")
+def variant_runs() -> dict[str, SuiteRun]:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip((v.id for v in VARIANTS), pool.map(run_variant, VARIANTS), strict=True))
+
+
+@pytest.mark.parametrize("start_method", multiprocessing.get_all_start_methods())
+def test_every_suite_passes_on_the_solutions(start_method: str) -> None:
+    run = run_suite(SUITES, REPO / "solutions", "--start-method", start_method)
+    assert run.returncode == 0 and run.results and not run.failed, run.summary()
+
+
+def test_every_exercise_has_a_stub_lesson_and_variants() -> None:
+    assert set(STUB_LESSONS) == {e.module for e in EXERCISES}
+    for exercise in EXERCISES:
+        mine = [v for v in VARIANTS if v.module == exercise.module]
+        assert {v.expect for v in mine} == {"pass", "fail"}, exercise.module
+    for main in ("locked_increment", "bank_account", "deadlock_fix"):
+        assert sum(v.module == main and v.expect == "fail" for v in VARIANTS) >= 8, main
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
+def test_every_stub_fails_its_suite_with_the_diagnosis_it_teaches(exercise) -> None:
+    run = run_suite([exercise.test_file], REPO / "exercises")
+    assert run.failed, f"the {exercise.module} stub passes its suite"
+    assert run.diagnoses(STUB_LESSONS[exercise.module]), run.summary()
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
+def test_variant_gets_the_verdict_it_deserves(variant_runs: dict[str, SuiteRun], variant: Variant) -> None:
+    run = variant_runs[variant.id]
+    if variant.expect == "pass":
+        assert run.returncode == 0 and run.results and not run.failed, run.summary()
+    else:
+        assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
+        assert run.diagnoses(str(variant.concept)), run.summary()
