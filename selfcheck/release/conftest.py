@@ -139,7 +139,7 @@ SUITES = {
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    path.write_text(textwrap.dedent(text), encoding="utf-8", newline="\n")
 
 
 def make_fixture_repo(root: Path) -> Path:

@@ -29,7 +29,10 @@ def test_manifest_format(student: Path) -> None:
     data = json.loads((student / MANIFEST_NAME).read_text(encoding="utf-8"))
     assert set(data) == {"version", "files"} and data["version"] == 1
     for path, digest in data["files"].items():
-        assert digest == hashlib.sha256((student / path).read_bytes()).hexdigest()
+        # SHA-256 of the file as released, line endings read as LF (a Windows checkout
+        # with core.autocrlf has CRLF and must match too).
+        content = (student / path).read_bytes().replace(b"\r\n", b"\n")
+        assert digest == hashlib.sha256(content).hexdigest()
         assert path.split("/", 1)[0] in {p.split("/", 1)[0] for p in PROTECTED}
     assert "tests/test_adder.py" in data["files"] and "info.toml" in data["files"]
     assert not [p for p in data["files"] if p.startswith("exercises/")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -227,15 +228,20 @@ def _git(args: list[str], cwd: Path) -> str:
     ).stdout
 
 
+BARE_EXCEPTION = re.compile(r"^\s*([\w.]+(Error|Exception|Failure)\b|Traceback)")
+
+
 def _pytest_failures(
-    cwd: Path, report: Path
+    cwd: Path, report: Path, *args: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    """Run a student's plain `python -m pytest` there; map each failed test to its message."""
-    run = run_python(["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}"], cwd=cwd)
+    """Run a student's `python -m pytest ARGS` there; map each failed test to its message."""
+    run = run_python(
+        ["-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", *args], cwd=cwd
+    )
     failures = {}
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         for problem in [*case.iter("failure"), *case.iter("error")]:
-            path = case.get("file") or case.get("classname", "").replace(".", "/") + ".py"
+            path = case.get("classname", "").replace(".", "/") + ".py"
             failures[f"{path}::{case.get('name')}"] = problem.get("message", "")
     return run, failures
 
@@ -254,15 +260,22 @@ def test_release_works_as_a_fresh_repository(source_repo: Path, tmp_path: Path) 
     where = run_python(["-c", "import grader; print(grader.__file__)"], cwd=clone)
     assert Path(where.stdout.strip()).resolve().parent == (clone / "grader").resolve()
 
+    # Plain `pytest` judges the stubs and fails; so does each exercise's suite, and the first
+    # failure of each (-x keeps this quick) is the suite's explanation.
+    plain, failures = _pytest_failures(clone, tmp_path / "plain.xml", "-x")
+    assert plain.returncode == 1 and failures, plain.stdout + plain.stderr
     exercises = load_exercises(clone / "info.toml")
-    stubs, failures = _pytest_failures(clone, tmp_path / "stubs.xml")
-    assert stubs.returncode == 1, stubs.stdout + stubs.stderr
     for exercise in exercises:
-        assert any(name.startswith(exercise.test_file) for name in failures), (
-            f"no failing test for the stub of {exercise.name}:\n{stubs.stdout}"
+        stub, failures = _pytest_failures(
+            clone, tmp_path / f"{exercise.name}.xml", "-x", exercise.test_file
         )
-    unhelpful = {name: m for name, m in failures.items() if "StudentFailure" not in m}
-    assert unhelpful == {}, "stub failures must carry the suites' explanations"
+        assert stub.returncode == 1, f"{exercise.test_file} passes on the stub:\n{stub.stdout}"
+        ((name, message),) = failures.items()
+        assert name.startswith(exercise.test_file + "::")
+        # A StudentFailure reads as its explanation (and the student's line), not a traceback.
+        assert len(message) > 20 and not BARE_EXCEPTION.match(message), (
+            f"{name}: {message}\n{stub.stdout}"
+        )
 
     for exercise in exercises:
         shutil.copy2(
