@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import faulthandler
 import importlib
+import multiprocessing
 import multiprocessing.context as mpc
 import os
 import signal
@@ -134,11 +135,17 @@ def _bootstrap_child(config: RunConfig) -> None:
 
 
 def _watch_parent(config: RunConfig) -> None:
-    """End this child if its parent has gone or the run's hard deadline has passed."""
-    parent = os.getppid()
+    """End this child if its parent has gone or the run's hard deadline has passed.
+
+    POSIX re-parents an orphan (its parent id changes); on Windows the parent's sentinel,
+    which multiprocessing gives every child, tells the same.
+    """
+    parent_id = os.getppid()
+    parent = multiprocessing.parent_process()
     while True:
         time.sleep(0.2)
-        if os.getppid() != parent or (config.hard_deadline and time.time() > config.hard_deadline):
+        orphaned = os.getppid() != parent_id or (parent is not None and not parent.is_alive())
+        if orphaned or (config.hard_deadline and time.time() > config.hard_deadline):
             os._exit(70)
 
 
