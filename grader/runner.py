@@ -119,7 +119,8 @@ def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=os.name != "nt",
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
         reader = _BoundedReader(process.stdout)
         reader.start()
@@ -169,11 +170,17 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill every process of the suite's session: pytest and every process the student started.
 
     The session, not just the process group: the harness moves its children into groups of
-    their own, but no process can leave its session without calling setsid() itself.
+    their own, but no process can leave its session without calling setsid() itself. Windows
+    has neither: there the process tree is killed.
     """
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        process.kill()
+        return
     for _ in range(10):  # again, in case a process forked while we were killing
         members = session_members(process.pid)
-        if members is None:  # no /proc: the process group is the best we can do
+        if members is None:  # neither /proc nor pgrep: the process group is the best we can do
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -190,10 +197,11 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def session_members(sid: int) -> list[int] | None:
-    """Live processes (not zombies) in session `sid`, from /proc; None where there is no /proc."""
+    """Live processes (not zombies) in session `sid`: from /proc on Linux, else from
+    `pgrep -s` (macOS, BSD); None when neither can tell."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
-        return None
+        return _pgrep_session(sid)
     members = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -207,6 +215,17 @@ def session_members(sid: int) -> list[int] | None:
         if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
             members.append(int(entry.name))
     return members
+
+
+def _pgrep_session(sid: int) -> list[int] | None:
+    try:
+        found = subprocess.run(["pgrep", "-s", str(sid)], capture_output=True, text=True,
+                               timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if found.returncode not in (0, 1):  # 1: none matched
+        return None
+    return [int(pid) for pid in found.stdout.split() if pid.isdigit()]
 
 
 def _dump_stack(process: subprocess.Popen[bytes], stack_file: Path, target: Path,
@@ -241,8 +260,11 @@ def stuck_location(dump: str, target: Path, root: Path) -> StuckAt | None:
             pytest_blocks.append(False)
             continue
         match = _FRAME_RE.match(raw)
-        if not match or not blocks:
+        if not match:
             continue
+        if not blocks:  # a dump format without thread headers
+            blocks.append([])
+            pytest_blocks.append(False)
         filename = match.group("file")
         if "_pytest" in filename or "pluggy" in filename:
             pytest_blocks[-1] = True
