@@ -94,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `python -m grader | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_POINTS_LOST
     except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit code 3
         print(f"internal error in the grader (not your code): {type(error).__name__}: {error}",
               file=sys.stderr)
@@ -132,7 +136,8 @@ def run(argv: Sequence[str]) -> int:
         live = bool(getattr(sys.stderr, "isatty", lambda: False)())
         progress = TerminalProgress(sys.stderr, live, Painter(use_colour(args.color, sys.stderr)))
     report = grade(setup, exercises, progress)
-    state.save(setup.root, setup.target, report, exercises)
+    if not args.tests_from:  # an instructor grading a checkout leaves it as it was
+        state.save(setup.root, setup.target, report, exercises)
 
     if args.json:
         write_json(report, args.json)
