@@ -77,16 +77,19 @@ def secret_functions(root: Path) -> dict[str, str]:
     return secrets
 
 
+CODE_BLOCK = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
 def find_leaks(source: Path, release: Path) -> list[str]:
     """Everything in `release` that gives away `source`'s solutions, one line per finding."""
     files = released(release)
     leaks = [f"{f} is instructor-only" for f in files if f.split("/", 1)[0] in EXCLUDED_TOP]
     leaks += [f"{f} is this repository's CI" for f in files if f == ".github/workflows/ci.yml"]
-    secret_files = {
+    secret_files = {  # trivial files (an empty __init__.py) are the same everywhere
         integrity.file_hash(p): p.relative_to(source).as_posix()
         for folder in ("solutions", "selfcheck", "benchmarks")
         for p in (source / folder).rglob("*")
-        if p.is_file()
+        if p.is_file() and len(p.read_bytes().strip()) > 100
     }
     leaks += [
         f"{f} is a copy of {secret_files[digest]}"
@@ -95,13 +98,19 @@ def find_leaks(source: Path, release: Path) -> list[str]:
     ]
     secrets = secret_functions(source)
     assert secrets, "found no solution functions to look for: the check would prove nothing"
-    leaks += [
-        f"{f} contains {secrets[dump]}"
-        for f in files
-        if f.endswith(".py")
-        for dump in _function_bodies((release / f).read_text(encoding="utf-8"))
-        if dump in secrets
-    ]
+    for f in files:
+        if f.endswith(".py"):
+            code = [(release / f).read_text(encoding="utf-8")]
+        elif f.endswith(".md"):  # instructions and docs: their fenced code blocks
+            code = CODE_BLOCK.findall((release / f).read_text(encoding="utf-8"))
+        else:
+            continue
+        leaks += [
+            f"{f} contains {secrets[dump]}"
+            for block in code
+            for dump in _function_bodies(block)
+            if dump in secrets
+        ]
     return leaks
 
 
@@ -111,14 +120,16 @@ def test_no_solution_code_leaks_into_the_release(source_repo: Path, source_relea
 
 
 def test_leak_check_finds_a_planted_solution(tmp_path: Path) -> None:
-    # A solution function renamed and pasted into a shipped helper is still found.
+    # A solution function renamed and pasted into a shipped helper or a doc is still found.
     repo = make_fixture_repo(tmp_path / "repo")
     solution = (repo / "solutions/shared_total.py").read_text(encoding="utf-8")
     helper = solution[solution.index("def work") :].split("\n\n\n")[0].replace("work", "hint")
     (repo / "grader/hints_extra.py").write_text(helper + "\n", encoding="utf-8")
+    (repo / "exercises/adder.md").write_text(f"# Adding\n\n```python\n{helper}\n```\n")
     release = build_release(repo, tmp_path / "out").root
     assert find_leaks(repo, release) == [
-        "grader/hints_extra.py contains solutions/shared_total.py:work"
+        "exercises/adder.md contains solutions/shared_total.py:work",
+        "grader/hints_extra.py contains solutions/shared_total.py:work",
     ]
 
 
