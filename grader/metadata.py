@@ -21,6 +21,7 @@ class Exercise:
     timeout: int
     hints: tuple[str, ...] = ()
     weights: dict[str, float] = field(default_factory=dict)
+    guards: tuple[str, ...] = ()
 
     @property
     def test_file(self) -> str:
@@ -33,6 +34,10 @@ class Exercise:
     @property
     def instructions_file(self) -> str:
         return f"exercises/{self.module}.md"
+
+    def is_guard(self, test_name: str) -> bool:
+        """A guard checks what the stub already gets right: it earns nothing, but failing it costs."""
+        return test_name.split("[", 1)[0] in self.guards
 
     def weight(self, test_name: str) -> float:
         """Weight of one test (its function name, without parameters); default 1."""
@@ -52,6 +57,7 @@ def load_exercises(path: Path = METADATA_FILE) -> list[Exercise]:
             timeout=int(item["timeout"]),
             hints=tuple(item.get("hints", ())),
             weights=dict(item.get("weights", {})),
+            guards=tuple(item.get("guards", ())),
         )
         for item in data["exercises"]
     ]

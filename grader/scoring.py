@@ -121,7 +121,7 @@ def score_exercise(exercise: Exercise, run: SuiteRun) -> ExerciseResult:
                    if run.timed_out else "Not run: the test run stopped before this test.")
             tests.append(TestResult(name, NOT_RUN, 0.0, 0.0, why))
 
-    _share_points(exercise, tests)
+    penalty = _share_points(exercise, tests)
     status = _exercise_status(tests)
     message = ""
     if run.timed_out and any(t.status in (TIMEOUT, NOT_RUN) for t in tests):
@@ -130,21 +130,36 @@ def score_exercise(exercise: Exercise, run: SuiteRun) -> ExerciseResult:
     if first is not None:
         message = first.message
     return _finish(exercise, tests, status=status, message=message, duration=run.duration,
-                   file=first.file if first else None, line=first.line if first else None)
+                   file=first.file if first else None, line=first.line if first else None,
+                   penalty=penalty)
 
 
-def _share_points(exercise: Exercise, tests: list[TestResult]) -> None:
-    """Give each counted test its share of the exercise's points, and its score."""
+def _share_points(exercise: Exercise, tests: list[TestResult]) -> float:
+    """Give each counted test its share of the exercise's points, and its score.
+
+    Guards (info.toml `guards`: checks of code the stub already gets right) earn nothing, so a
+    stub scores 0; a failing guard costs what a test of its weight would earn. Returns that cost.
+    """
     members: dict[str, list[TestResult]] = defaultdict(list)
+    guards: dict[str, list[TestResult]] = defaultdict(list)
     for test in tests:
         if test.counts:
-            members[concept_of(test.name)].append(test)
+            kind = guards if exercise.is_guard(test.name) else members
+            kind[concept_of(test.name)].append(test)
     total = sum(exercise.weight(concept) for concept in members)
     for concept, group in members.items():
         share = exercise.points * exercise.weight(concept) / total if total > 0 else 0.0
         for test in group:
             test.max_score = share / len(group)
             test.score = test.max_score if test.status == PASSED else 0.0
+    penalty = 0.0
+    for concept, group in guards.items():
+        share = exercise.points * exercise.weight(concept) / total if total > 0 else 0.0
+        for test in group:
+            test.max_score = test.score = 0.0
+            if test.status != PASSED:
+                penalty += share / len(group)
+    return penalty
 
 
 def _exercise_status(tests: list[TestResult]) -> str:
@@ -160,11 +175,11 @@ def _exercise_status(tests: list[TestResult]) -> str:
 
 def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message: str,
             duration: float = 0.0, file: str | None = None,
-            line: int | None = None) -> ExerciseResult:
+            line: int | None = None, penalty: float = 0.0) -> ExerciseResult:
     if status == PASSED:
         score = float(exercise.points)
     else:
-        score = sum(t.score for t in tests)
+        score = max(0.0, sum(t.score for t in tests) - penalty)
     if status == ERROR and not any(t.counts for t in tests):
         message = message or "No test ran: every test was skipped."
     for test in tests:

@@ -8,10 +8,14 @@ not spell the answer out. Run with `pytest tests/test_lesson_questions.py`.
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 
 import pytest
 
 from grader.checks import require
+from grader.feedback import Site
+from grader.harness.runtime import display_path
 
 MODULE = "lesson_questions"
 # sha256 of the right option's text for question 2, with whitespace folded.
@@ -23,6 +27,15 @@ def mod(student_module):
     return student_module(MODULE)
 
 
+def answer_site(mod, number: int) -> Site | None:
+    """The line where the student sets QUESTION_<number>."""
+    source = Path(mod.__file__)
+    for line_number, line in enumerate(source.read_text().splitlines(), 1):
+        if re.match(rf"QUESTION_{number}\s*(:[^=]*)?=", line):
+            return Site(display_path(str(source), (str(source.parent),)), line_number)
+    return None
+
+
 def chosen(mod, number: int) -> str:
     answer = getattr(mod, f"QUESTION_{number}", None)
     options = getattr(mod, f"QUESTION_{number}_OPTIONS", {})
@@ -30,6 +43,7 @@ def chosen(mod, number: int) -> str:
         isinstance(answer, str) and answer.strip().upper() in options,
         f"QUESTION_{number} is {answer!r}: set it to the letter of one option "
         f"({', '.join(sorted(options))}), as a string, for example \"A\".",
+        site=answer_site(mod, number),
         concept="wrong result",
     )
     return options[answer.strip().upper()]
@@ -48,10 +62,10 @@ def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
     except Exception as error:  # noqa: BLE001 - the failure is the lesson
         require(False, f"After `from random import *`, your choice `{expression}` fails with "
                 f"{type(error).__name__}: {error}. Which names does the star import bring in?",
-                concept="wrong result")
+                site=answer_site(mod, 1), concept="wrong result")
     require(isinstance(result, int) and 0 <= result <= 10,
             f"After `from random import *`, `{expression}` gave {result!r}, not a number from 0 to 10.",
-            concept="wrong result")
+            site=answer_site(mod, 1), concept="wrong result")
 
 
 def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
@@ -59,4 +73,4 @@ def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
     require(fingerprint(text) == QUESTION_2_FINGERPRINT,
             "That is not why the program never finishes. Hint: after acquire(), who could ever call "
             "release() on that lock? Think about what the next acquire() does.",
-            concept="wrong result")
+            site=answer_site(mod, 2), concept="wrong result")

@@ -64,6 +64,19 @@ def test_all_passed_gives_exactly_the_points_despite_thirds() -> None:
     assert result.score == 10.0 and [t.max_score for t in result.tests] == [3.33] * 3
 
 
+def test_guards_earn_nothing_but_a_failing_guard_costs_its_share() -> None:
+    guarded = Exercise(name="ex", module="ex", title="t", points=10, timeout=7, guards=("test_given",))
+    stub = score_exercise(guarded, SuiteRun(events=events(("test_core", "failed"), ("test_given", "passed"))))
+    assert (stub.score, stub.status) == (0, "failed")
+    done = score_exercise(guarded, SuiteRun(events=events(("test_core", "passed"), ("test_given", "passed"))))
+    assert (done.score, done.status) == (10, "passed")
+    broke_given = score_exercise(guarded, SuiteRun(events=events(("test_core", "passed"), ("test_given", "failed"))))
+    assert broke_given.score == 0 and broke_given.status != "passed"
+    both = Exercise(name="ex", module="ex", title="t", points=10, timeout=7, guards=("test_given",))
+    run = SuiteRun(events=events(("test_a", "passed"), ("test_b", "passed"), ("test_given", "failed")))
+    assert score_exercise(both, run).score == 5
+
+
 def test_budget_overrun_marks_running_test_timeout_and_the_rest_not_run() -> None:
     evs = events(("test_heavy", "passed"), collected=["test_heavy", "test_b", "test_c"])
     evs = [e for e in evs if e["event"] != "finish"] + [{"event": "start", "test": "test_b"}]
