@@ -128,9 +128,14 @@ class ProcessTree:
         self._protected = {os.getpid(), os.getppid()}
 
     def observe(self) -> list[_Proc] | None:
+        """The family now; remembers its sessions and groups for the next look."""
         table = _process_table()
         if table is None:
             return None
+        # An id no live process uses any more may be handed to a stranger: forget it. An id in
+        # use cannot be reused, and a session's or group's members all descend from ours.
+        in_use = {p.pgid for p in table} | {p.sid for p in table if p.sid is not None}
+        self.groups = {i for i in self.groups if i in in_use or i == self.leader}
         family = [
             p for p in _family(table, self.leader, self.groups) if p.pid not in self._protected
         ]
