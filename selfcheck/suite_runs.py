@@ -25,6 +25,9 @@ FAMILIES = {
     "unreleased lock": {"unreleased lock", "self-deadlock"},
     "self-deadlock": {"unreleased lock", "self-deadlock"},
     "lock order": {"lock order", "deadlock"},
+    # A check made outside the lock is first of all an unprotected read: the lockset rule
+    # names it as a lost-update risk before the overdraft shows.
+    "check-then-act": {"check-then-act", "lost update"},
 }
 
 

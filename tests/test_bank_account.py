@@ -179,7 +179,9 @@ def test_run_deposits_property_returns_start_plus_sum(make_harness, mod, start: 
 def test_withdrawals_property_never_overdraw_and_account_for_every_success(
     make_harness, mod, start: int, amounts: list[int]
 ) -> None:
-    final, outcomes = concurrent_withdrawals(make_harness, mod, start, amounts, check_locks=False)
+    final, outcomes = concurrent_withdrawals(
+        make_harness, mod, start, amounts, check_locks=False, pauses=CHECK_THEN_ACT_PAUSES
+    )
     taken = sum(a for a, o in zip(amounts, outcomes, strict=True) if o == RETURNED_TRUE)
     require(final >= 0 and final == start - taken,
             f"Withdrawals {amounts} from ${start} at the same time left ${final}, but the successful "
