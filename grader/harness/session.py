@@ -20,7 +20,7 @@ import time
 import types
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,7 @@ class Harness:
         """Make the module's own Lock/RawValue/RawArray/Process calls create instruments."""
         self._restorers.append(substitute(module, self.factories))
         self._substituted.append(module.__name__)
-        self.config = _replace(self.config, substitute_modules=tuple(self._substituted))
+        self.config = replace(self.config, substitute_modules=tuple(self._substituted))
         self.factories.config = self.config
         return module
 
@@ -395,8 +395,3 @@ class Harness:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _replace(config: RunConfig, **changes: Any) -> RunConfig:
-    from dataclasses import replace
-
-    return replace(config, **changes)
