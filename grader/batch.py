@@ -28,6 +28,7 @@ from typing import Any
 
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
+from grader.processes import Proc, process_table
 
 GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
 POLL_SECONDS = 0.2
@@ -58,54 +59,13 @@ class Outcome:
 # -- processes --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Proc:
-    pid: int
-    ppid: int
-    pgid: int
-    sid: int | None
-
-
-def _process_table() -> list[_Proc] | None:
-    """Live (not zombie) processes: /proc on Linux, `ps` elsewhere on POSIX; None on Windows."""
-    proc = Path("/proc")
-    if (proc / "self" / "stat").exists():
-        table = []
-        for entry in proc.iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp session ...
-            if len(fields) > 3 and fields[0] not in ("Z", "X"):
-                table.append(_Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3])))
-        return table
-    if os.name != "posix":
-        return None
-    try:
-        listing = subprocess.run(
-            ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    table = []
-    for line in listing.splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[0].isdigit() and not parts[3].startswith("Z"):
-            table.append(_Proc(int(parts[0]), int(parts[1]), int(parts[2]), None))
-    return table
-
-
-def _family(table: list[_Proc], leader: int, ids: set[int]) -> list[_Proc]:
+def _family(table: list[Proc], leader: int, ids: set[int]) -> list[Proc]:
     """The leader, its descendants, and everyone whose session or process group is in `ids`."""
-    children: dict[int, list[_Proc]] = {}
+    children: dict[int, list[Proc]] = {}
     for p in table:
         children.setdefault(p.ppid, []).append(p)
     found = {p.pid: p for p in table if p.pid == leader or p.sid in ids or p.pgid in ids}
-    stack = list(found.values()) or [_Proc(leader, -1, leader, leader)]
+    stack = list(found.values()) or [Proc(leader, -1, leader, leader)]
     while stack:
         for child in children.get(stack.pop().pid, []):
             if child.pid not in found:
@@ -127,9 +87,9 @@ class ProcessTree:
         self.groups: set[int] = {leader}
         self._protected = {os.getpid(), os.getppid()}
 
-    def observe(self) -> list[_Proc] | None:
+    def observe(self) -> list[Proc] | None:
         """The family now; remembers its sessions and groups for the next look."""
-        table = _process_table()
+        table = process_table()
         if table is None:
             return None
         # An id no live process uses any more may be handed to a stranger: forget it. An id in
@@ -197,11 +157,11 @@ def become_subreaper() -> bool:
 
 def reap_adopted(running: set[int]) -> None:
     """Kill and reap every child of this process that is not a grading run still going."""
-    if _process_table() is None:
+    if process_table() is None:
         return
     me = os.getpid()
     for _ in range(50):
-        orphans = [p for p in (_process_table() or []) if p.ppid == me and p.pid not in running]
+        orphans = [p for p in (process_table() or []) if p.ppid == me and p.pid not in running]
         if not orphans:
             break
         for p in orphans:

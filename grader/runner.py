@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.processes import process_table
+
 GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
 STACK_WAIT = 1.0  # seconds to wait for the stack dump of an overrunning suite
@@ -199,22 +201,9 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 def session_members(sid: int) -> list[int] | None:
     """Live processes (not zombies) in session `sid`: from /proc on Linux, else from
     `pgrep -s` (macOS, BSD); None when neither can tell."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
+    if not Path("/proc/self/stat").exists():
         return _pgrep_session(sid)
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        # fields: state ppid pgrp session ...
-        if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+    return [p.pid for p in process_table() or [] if p.sid == sid]
 
 
 def _pgrep_session(sid: int) -> list[int] | None:

@@ -8,6 +8,7 @@ is stuck, and afterwards turns the journal into findings. Nothing it starts outl
 
 from __future__ import annotations
 
+import atexit
 import gc
 import multiprocessing
 import multiprocessing.sharedctypes
@@ -42,6 +43,14 @@ from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
 
 POLL_SECONDS = 0.05
+
+
+@atexit.register
+def _close_every_harness() -> None:
+    """At interpreter exit, stop the children of harnesses nobody closed (a test stopped by
+    pytest-timeout, say) before multiprocessing's own exit handler would wait for them."""
+    for harness in list(PARENT_HARNESSES.values()):
+        harness.close()  # type: ignore[attr-defined]
 STACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
 
 

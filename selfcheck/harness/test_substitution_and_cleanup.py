@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -137,3 +138,42 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/stat")
     return not (status.exists() and status.read_text().split()[2] == "Z")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_nothing_outlives_a_test_that_pytest_timeout_stops(tmp_path: Path, method: str) -> None:
+    """pytest-timeout is only the backstop, but when it fires no child may survive it."""
+    (tmp_path / "test_hangs.py").write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys
+            sys.path.insert(0, {str(REPO)!r})
+            from grader.harness import Harness
+            from selfcheck.harness.examples import workers
+
+            def test_hangs():
+                h = Harness("fork", [os.path.dirname(workers.__file__)], deadline=600, use_gate=False)
+                c, l = h.RawValue("i", 0), h.Lock()
+                ps = [h.Process(target=workers.spin_forever, args=(c, l, 1)) for _ in range(2)]
+                for p in ps:
+                    p.start()
+                print("PIDS", *[p.pid for p in ps], flush=True)
+                for p in ps:
+                    p.join()
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "--timeout=2",
+         f"--timeout-method={method}", str(tmp_path / "test_hangs.py")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # a pytest that waited at exit for the unclosed harness's children would hang here
+    found = re.search(r"PIDS (\d+) (\d+)", done.stdout)
+    pids = [int(pid) for pid in found.groups()] if found else []
+    assert len(pids) == 2, done.stdout + done.stderr
+    assert "Timeout" in done.stdout + done.stderr
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)

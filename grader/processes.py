@@ -1,0 +1,54 @@
+"""The machine's process table, for killing everything a graded run left behind.
+
+Shared by the runner (one suite's session) and the batch (one student's whole run).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One live process: its id, parent, process group and session (None where unknown)."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int | None
+
+
+def process_table() -> list[Proc] | None:
+    """Live (not zombie) processes: /proc on Linux, `ps` elsewhere on POSIX; None on Windows."""
+    proc = Path("/proc")
+    if (proc / "self" / "stat").exists():
+        table = []
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp session ...
+            if len(fields) > 3 and fields[0] not in ("Z", "X"):
+                table.append(Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3])))
+        return table
+    if os.name != "posix":
+        return None
+    try:
+        listing = subprocess.run(
+            ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    table = []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0].isdigit() and not parts[3].startswith("Z"):
+            table.append(Proc(int(parts[0]), int(parts[1]), int(parts[2]), None))
+    return table
