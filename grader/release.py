@@ -163,6 +163,7 @@ def check_pyproject(release: Path) -> list[str]:
     needed += [readme] if isinstance(readme, str) else [readme.get("file")] if readme else []
     license_ = project.get("license")
     needed += [license_["file"]] if isinstance(license_, dict) and "file" in license_ else []
+    needed += [str(f) for f in project.get("license-files", []) if not any(c in str(f) for c in "*?[")]
     setuptools = data.get("tool", {}).get("setuptools", {})
     package_dir = setuptools.get("package-dir", {})
     needed += [str(d) for d in package_dir.values()]
