@@ -35,6 +35,9 @@ VALIDATION = "validation"
 DEFAULT_RUNS = 20
 # ...and this often under each other start method the platform has.
 OTHER_METHOD_RUNS = 1
+# pytest-timeout limit for a counting test: 20 runs may each take a few seconds under spawn
+# on a slow machine. Only a backstop: every run has the harness's own, much shorter deadline.
+COUNTING_TIMEOUT = 300
 
 
 def start_method_plan(default_runs: int = DEFAULT_RUNS, other_runs: int = OTHER_METHOD_RUNS) -> list[tuple[str, int]]:

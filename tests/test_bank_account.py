@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.checks import (
+    COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
     repeat_counting,
@@ -135,6 +136,7 @@ def test_withdraw_checks_and_subtracts_in_one_hold_of_the_lock(make_harness, mod
         )
 
 
+@pytest.mark.timeout(COUNTING_TIMEOUT)
 @pytest.mark.parametrize(("start_method", "runs"), start_method_plan())
 def test_run_deposits_ends_at_175_every_time(make_harness, mod, start_method: str, runs: int) -> None:
     repeat_counting(

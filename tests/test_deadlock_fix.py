@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.checks import (
+    COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
     repeat_counting,
@@ -75,6 +76,7 @@ def test_tally_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.tally)
 
 
+@pytest.mark.timeout(COUNTING_TIMEOUT)
 @pytest.mark.parametrize(("start_method", "runs"), start_method_plan(default_runs=20, other_runs=1))
 def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_method: str, runs: int) -> None:
     expected = valid_counts(3, BATCHES)

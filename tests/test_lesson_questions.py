@@ -18,6 +18,7 @@ from grader.feedback import Site
 from grader.harness.runtime import display_path
 
 MODULE = "lesson_questions"
+pytestmark = pytest.mark.timeout(30)  # no processes here: anything slower is stuck
 # sha256 of the right option's text for question 2, with whitespace folded.
 QUESTION_2_FINGERPRINT = "fef6bd116c47b9ada64fffe601c4def7dc3e9ccd84a67a2eac003acf6417e77e"
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.checks import (
+    COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
     repeat_counting,
@@ -60,6 +61,7 @@ def test_increment_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.increment)
 
 
+@pytest.mark.timeout(COUNTING_TIMEOUT)
 @pytest.mark.parametrize(("start_method", "runs"), start_method_plan())
 def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: str, runs: int) -> None:
     repeat_counting(
