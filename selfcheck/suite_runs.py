@@ -8,15 +8,14 @@ results plugin, so every test's status and diagnosed concept can be asserted on.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-VARIANTS = Path(__file__).resolve().parent / "variants"
 
 # A variant's declared concept is diagnosed when any failing test names a concept of its family:
 # a lock kept at `continue` may show as "unreleased lock" (static check) or "self-deadlock"
@@ -77,28 +76,45 @@ def run_suite(suites: list[str], target: Path, *extra: str, timeout: float = 600
 
 @dataclass(frozen=True)
 class Variant:
-    """A changed copy of a solution, and what the suite must say about it."""
+    """A solution with a few edits, and the verdict the suite must give it.
+
+    Variants are kept as edits of solutions/<module>.py (selfcheck/variants/<module>.toml), not as
+    copies: each stays "the solution with one mistake" when the solution changes, and an edit
+    that no longer applies fails loudly instead of testing stale code.
+    """
 
     module: str
     name: str
-    path: Path
+    summary: str
     expect: str  # "pass" or "fail"
     concept: str | None
+    edits: tuple[tuple[str, str], ...]
+    solution: Path
 
     @property
     def id(self) -> str:
         return f"{self.module}/{self.name}"
 
+    def source(self) -> str:
+        """The solution with this variant's edits applied (each `old` must occur exactly once)."""
+        text = self.solution.read_text()
+        for old, new in self.edits:
+            if text.count(old) != 1:
+                raise ValueError(f"{self.id}: an edit's old text occurs {text.count(old)} times, not once:\n{old}")
+            text = text.replace(old, new, 1)
+        return text
 
-def load_variants() -> list[Variant]:
+
+def load_variants(root: Path = REPO) -> list[Variant]:
+    """Every variant declared in root/selfcheck/variants/<module>.toml, as edits of root/solutions."""
     variants = []
-    for path in sorted(VARIANTS.glob("*/*.py")):
-        header = path.read_text().split('"""')[1]
-        fields = dict(
-            line.split(":", 1) for line in header.splitlines()[1:] if line.split(":", 1)[0].strip() in ("expect", "concept")
-        )
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        variants.append(Variant(path.parent.name, path.stem, path, fields["expect"], fields.get("concept")))
+    for path in sorted((root / "selfcheck" / "variants").glob("*.toml")):
+        solution = root / "solutions" / f"{path.stem}.py"
+        for item in tomllib.loads(path.read_text())["variant"]:
+            edits = tuple((edit["old"], edit["new"]) for edit in item["edit"])
+            variants.append(Variant(
+                path.stem, item["name"], item["summary"], item["expect"], item.get("concept"), edits, solution
+            ))
     return variants
 
 
@@ -107,5 +123,5 @@ def run_variant(variant: Variant) -> SuiteRun:
     with tempfile.TemporaryDirectory(prefix="variant-") as scratch:
         target = Path(scratch) / "exercises"
         target.mkdir()
-        shutil.copy(variant.path, target / f"{variant.module}.py")
+        (target / f"{variant.module}.py").write_text(variant.source())
         return run_suite([f"tests/test_{variant.module}.py"], target)

@@ -54,6 +54,13 @@ def test_every_exercise_has_a_stub_lesson_and_variants() -> None:
         assert sum(v.module == main and v.expect == "fail" for v in VARIANTS) >= 8, main
 
 
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
+def test_every_variant_is_its_solution_with_its_edits(variant: Variant) -> None:
+    source = variant.source()  # raises when an edit no longer applies exactly once
+    assert source != (REPO / "solutions" / f"{variant.module}.py").read_text()
+    compile(source, f"{variant.id}.py", "exec")
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
 def test_every_stub_fails_its_suite_with_the_diagnosis_it_teaches(exercise) -> None:

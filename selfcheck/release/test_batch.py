@@ -24,6 +24,7 @@ from grader import batch
 from grader.integrity import MANIFEST_NAME
 from grader.metadata import REPO_ROOT, load_exercises
 from grader.release import build_release
+from selfcheck.suite_runs import Variant, load_variants
 
 from .conftest import real_repo_complete, run_python
 
@@ -258,10 +259,9 @@ def test_grader_command_uses_this_grader_and_the_pristine_tests(tmp_path: Path) 
     assert batch.grader_environment()["PYTHONPATH"] == str(REPO_ROOT)
 
 
-def failing_variants(module: str) -> list[Path]:
+def failing_variants(module: str) -> list[Variant]:
     """The self-check's variants of a module that must lose points."""
-    folder = REPO_ROOT / "selfcheck" / "variants" / module
-    return [p for p in sorted(folder.glob("*.py")) if "expect: fail" in p.read_text("utf-8")]
+    return [v for v in load_variants(REPO_ROOT) if v.module == module and v.expect == "fail"]
 
 
 @pytest.mark.slow
@@ -283,9 +283,9 @@ def test_batch_over_the_real_exercise_set(tmp_path: Path) -> None:
         shutil.copy2(REPO_ROOT / "solutions" / f"{e.module}.py", solved / e.stub_file)
     variants = []
     for e in exercises:
-        path = failing_variants(e.module)[0]
-        student = checkout(solved, tmp_path / "class" / f"{e.module}-{path.stem}")
-        shutil.copy2(path, student / e.stub_file)
+        variant = failing_variants(e.module)[0]
+        student = checkout(solved, tmp_path / "class" / f"{e.module}-{variant.name}")
+        (student / e.stub_file).write_text(variant.source(), encoding="utf-8")
         variants.append((student.name, e))
     out = tmp_path / "results"
     selected = [arg for e in exercises for arg in ("--exercise", e.name)]

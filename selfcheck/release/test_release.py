@@ -22,6 +22,7 @@ from grader import integrity
 from grader.metadata import load_exercises
 from grader.release import EXCLUDED_TOP, ReleaseError, build_release, check_pyproject, main
 from grader.workflow import WORKFLOW_PATH, render
+from selfcheck.suite_runs import load_variants
 
 from .conftest import SECRET, make_fixture_repo, run_python
 
@@ -69,11 +70,16 @@ def secret_functions(root: Path) -> dict[str, str]:
     for stub in (root / "exercises").glob("*.py"):
         stubs |= _function_bodies(stub.read_text(encoding="utf-8")).keys()
     secrets: dict[str, str] = {}
-    for folder in ("solutions", "selfcheck/variants"):
-        for path in sorted((root / folder).rglob("*.py")):
-            for dump, name in _function_bodies(path.read_text(encoding="utf-8")).items():
-                if dump not in stubs:
-                    secrets.setdefault(dump, f"{path.relative_to(root).as_posix()}:{name}")
+    sources = [
+        (path.relative_to(root).as_posix(), path.read_text(encoding="utf-8"))
+        for folder in ("solutions", "selfcheck/variants")
+        for path in sorted((root / folder).rglob("*.py"))
+    ]
+    sources += [(f"selfcheck/variants/{v.id}", v.source()) for v in load_variants(root)]
+    for where, text in sources:
+        for dump, name in _function_bodies(text).items():
+            if dump not in stubs:
+                secrets.setdefault(dump, f"{where}:{name}")
     return secrets
 
 
