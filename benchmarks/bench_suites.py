@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from grader.harness import ConcurrencyFailure, Harness  # noqa: E402
 from grader.metadata import load_exercises  # noqa: E402
 from selfcheck.harness.examples import workers  # noqa: E402
+from selfcheck.harness.scenarios import join_all, opposite_order_transfers, start_all  # noqa: E402
 from selfcheck.suite_runs import load_variants, run_suite, run_variant  # noqa: E402
 
 SECTIONS = ("suites", "deadlock", "variants", "solutions")
@@ -52,40 +53,34 @@ def suite_times() -> None:
           "   (targets: 20 s and 40 s)")
 
 
-def _deadlock_report_delay(method: str) -> float:
-    """Seconds from the cycle closing (second process starts waiting) to the parent's report."""
+def _report_delay(method: str, make_processes, formed) -> float:
+    """Seconds from the moment `formed(events)` says the hang began to the parent's report."""
     with Harness(method, [Path(workers.__file__).parent]) as harness:
-        balances = harness.RawArray("i", [5, 5])
-        locks = [harness.Lock("a"), harness.Lock("b")]
-        processes = [
-            harness.Process(target=workers.take_in_order, args=(balances, locks, 0, 1)),
-            harness.Process(target=workers.take_in_order, args=(balances, locks, 1, 0)),
-        ]
-        for process in processes:
-            process.start()
+        processes = make_processes(harness)
+        start_all(processes)
         try:
-            for process in processes:
-                process.join()
+            join_all(processes)
         except ConcurrencyFailure:
             reported = time.monotonic_ns()
-        waits = [e for e in harness._reader.events if e["k"] == "wait" and e["held"]]
-        return (reported - max(int(e["t"]) for e in waits)) / 1e9
+        return (reported - formed(harness._reader.events)) / 1e9
+
+
+def _deadlock_report_delay(method: str) -> float:
+    """Opposite lock orders: from the cycle closing (the last wait holding a lock) to the report."""
+    return _report_delay(
+        method,
+        opposite_order_transfers,
+        lambda events: max(int(e["t"]) for e in events if e["k"] == "wait" and e["held"]),
+    )
 
 
 def _stranded_report_delay(method: str) -> float:
-    """Seconds from a process ending while holding the lock to the parent's report."""
-    with Harness(method, [Path(workers.__file__).parent]) as harness:
+    """A lock kept by a process that ended: from its exit to the report."""
+    def keepers(harness: Harness) -> list:
         counter, lock = harness.RawValue("i", 0), harness.Lock()
-        processes = [harness.Process(target=workers.keeps_lock, args=(counter, lock, 1)) for _ in range(3)]
-        for process in processes:
-            process.start()
-        try:
-            for process in processes:
-                process.join()
-        except ConcurrencyFailure:
-            reported = time.monotonic_ns()
-        exits = [e for e in harness._reader.events if e["k"] == "exit"]
-        return (reported - min(int(e["t"]) for e in exits)) / 1e9
+        return [harness.Process(target=workers.keeps_lock, args=(counter, lock, 1)) for _ in range(3)]
+
+    return _report_delay(method, keepers, lambda events: min(int(e["t"]) for e in events if e["k"] == "exit"))
 
 
 def deadlock_delays(repeats: int) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from grader.harness import ConcurrencyFailure, Harness
@@ -18,8 +16,10 @@ from grader.harness.findings import (
     UNRELEASED_LOCK,
     Finding,
 )
+from grader.harness.supervisor import CAN_DUMP_STACKS
 from selfcheck.harness.conftest import line_of
 from selfcheck.harness.examples import workers
+from selfcheck.harness.scenarios import join_all, opposite_order_transfers, start_all
 
 
 def run_workers(harness: Harness, worker, n: int = 4, times: int = 10) -> tuple[int, list[Finding]]:
@@ -107,15 +107,14 @@ def test_missing_lock_fails_every_run_and_locked_code_passes_every_run(start_met
     assert (lost_runs, exact_runs) == (runs, runs)
 
 
-def test_lock_still_held_at_exit_is_reported_fast(make_harness) -> None:
+def test_lock_still_held_at_exit_is_reported_without_waiting_for_the_deadline(make_harness) -> None:
     harness = make_harness()
-    started = time.monotonic()
     _, findings = run_workers(harness, workers.keeps_lock, n=3)
-    elapsed = time.monotonic() - started
     unreleased = [f for f in findings if f.concept == UNRELEASED_LOCK]
     assert unreleased and str(unreleased[0].site) == line_of("never released")
     assert "never released" in unreleased[0].message
-    assert elapsed < 6  # the stranded waiters are stopped at once, not at the 8 s deadline
+    # The stranded waiters were stopped by the stranded-lock detection, not by the deadline.
+    assert TOO_SLOW not in concepts(findings)
     assert all(p.exitcode is not None for p in harness.children)
 
 
@@ -132,22 +131,12 @@ def test_releasing_a_lock_not_held_is_reported(make_harness) -> None:
     assert str(foreign.site) == line_of("foreign release")
 
 
-def test_opposite_lock_orders_deadlock_is_found_within_seconds(make_harness) -> None:
-    harness = make_harness()
-    balances = harness.RawArray("i", [10, 10], name="balances")
-    locks = [harness.Lock("locks[0]"), harness.Lock("locks[1]")]
-    processes = [
-        harness.Process(target=workers.take_in_order, args=(balances, locks, 0, 1)),
-        harness.Process(target=workers.take_in_order, args=(balances, locks, 1, 0)),
-    ]
-    for process in processes:
-        process.start()
-    started = time.monotonic()
+def test_opposite_lock_orders_deadlock_is_found_by_the_watchdog(make_harness) -> None:
+    processes = opposite_order_transfers(make_harness())
+    start_all(processes)
     with pytest.raises(ConcurrencyFailure) as caught:
-        for process in processes:
-            process.join()
-    assert time.monotonic() - started < 3
-    assert caught.value.concept == DEADLOCK
+        join_all(processes)
+    assert caught.value.concept == DEADLOCK  # the deadline would have said "did not finish"
     assert line_of("second lock") in str(caught.value)
     assert "locks[0]" in str(caught.value) and "locks[1]" in str(caught.value)
     assert all(p.exitcode is not None for p in processes)
@@ -177,10 +166,8 @@ def test_a_crash_in_a_child_is_reported_with_the_students_traceback(make_harness
 
 def test_a_child_that_never_finishes_is_stopped_at_the_deadline_with_its_line(make_harness) -> None:
     harness = make_harness(deadline=2.0)
-    started = time.monotonic()
     _, findings = run_workers(harness, workers.spin_forever, n=2)
-    assert time.monotonic() - started < 5
     slow = next(f for f in findings if f.concept == TOO_SLOW)
-    if harness.start_method and hasattr(__import__("signal"), "SIGUSR1"):
+    if CAN_DUMP_STACKS:
         assert line_of("spin").rsplit(":", 1)[0] in slow.full_message()
     assert all(p.exitcode is not None for p in harness.children)

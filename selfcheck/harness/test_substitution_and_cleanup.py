@@ -17,6 +17,7 @@ from grader.harness.findings import LOST_UPDATE, MISSING_JOIN, START_JOIN_ORDER
 from grader.harness.guarded import GuardedArray, GuardedValue
 from grader.harness.tracked_lock import TrackedLock
 from selfcheck.harness.examples import styles_module, styles_names, styles_star
+from selfcheck.harness.scenarios import join_all, opposite_order_transfers, start_all
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,21 +80,13 @@ def test_no_child_zombie_or_semaphore_outlives_a_deadlocked_run(start_method) ->
     from selfcheck.harness.examples import workers
 
     before = child_pids()
-    names = []
     with Harness(start_method, [Path(workers.__file__).parent], deadline=5) as harness:
-        balances = harness.RawArray("i", [5, 5])
-        locks = [harness.Lock("a"), harness.Lock("b")]
-        names = [lock._lock._semlock.name for lock in locks]
-        processes = [
-            harness.Process(target=workers.take_in_order, args=(balances, locks, 0, 1)),
-            harness.Process(target=workers.take_in_order, args=(balances, locks, 1, 0)),
-        ]
-        for process in processes:
-            process.start()
+        processes = opposite_order_transfers(harness, ("a", "b"))
+        names = [lock._lock._semlock.name for lock in processes[0]._args[1]]  # before start() drops _args
+        start_all(processes)
         with pytest.raises(ConcurrencyFailure):
-            for process in processes:
-                process.join()
-        del locks, processes
+            join_all(processes)
+        del processes
     assert child_pids() - before == set()
     for name in filter(None, names):
         assert not Path(f"/dev/shm/sem.{name.lstrip('/')}").exists()

@@ -137,6 +137,19 @@ SUITES = {
 }
 
 
+# One correct variant per stand-in exercise, in the corpus's format: an edit of the solution.
+VARIANT = f"""\
+[[variant]]
+name = "correct"
+summary = "the solution under another docstring ({SECRET})"
+expect = "pass"
+
+[[variant.edit]]
+old = "(reference solution)"
+new = "(a correct variant)"
+"""
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8", newline="\n")
@@ -155,7 +168,7 @@ def make_fixture_repo(root: Path) -> Path:
         _write(root / "exercises" / f"{module}.md", f"# {module}\n\nMake the tests pass.\n")
         _write(root / "solutions" / f"{module}.py", SOLUTIONS[module])
         _write(root / "tests" / f"test_{module}.py", SUITES[module])
-        _write(root / "selfcheck" / "variants" / module / "correct.py", SOLUTIONS[module])
+        _write(root / "selfcheck" / "variants" / f"{module}.toml", VARIANT)
     _write(root / "benchmarks" / "bench_adder.py", f"# {SECRET}\nprint('timing')\n")
     _write(root / ".ci" / "run", "python -m pytest selfcheck\n")
     _write(root / ".github" / "workflows" / "ci.yml", "name: CI\n")
