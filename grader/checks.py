@@ -6,17 +6,14 @@ run it many times, under which start methods, and how to explain what went wrong
 
 from __future__ import annotations
 
-import inspect
 import multiprocessing
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 
 from grader.feedback import Site, StudentFailure
-from grader.harness import Harness
 from grader.harness.findings import (
     CHILD_CRASH,
     DEADLOCK,
@@ -25,7 +22,7 @@ from grader.harness.findings import (
     TOO_SLOW,
     UNRELEASED_LOCK,
 )
-from grader.harness.lock_balance import check_function
+from grader.harness.lock_balance import check_source
 from grader.harness.runtime import display_path
 
 WRONG_RESULT = "wrong result"
@@ -48,16 +45,11 @@ def start_method_plan(default_runs: int = DEFAULT_RUNS, other_runs: int = OTHER_
     return plan
 
 
-def site_of(func: Callable[..., Any]) -> Site | None:
-    """Where a student's function is defined, as `exercises/<module>.py:<line>`."""
-    try:
-        filename = inspect.getsourcefile(func)
-        _, line = inspect.getsourcelines(func)
-    except (OSError, TypeError):
-        return None
-    if filename is None:
-        return None
-    return Site(display_path(filename, (str(Path(filename).parent),)), line, func.__name__)
+def site_of(func: Any) -> Site | None:
+    """Where a student's function is defined, as `exercises/<module>.py:<line>` (read from the
+    file's text: the judge never imports student code)."""
+    site = getattr(func, "site", None)
+    return site() if callable(site) else None
 
 
 def require(condition: object, message: str, *, site: Site | None = None, concept: str = WRONG_RESULT) -> None:
@@ -66,15 +58,23 @@ def require(condition: object, message: str, *, site: Site | None = None, concep
         raise StudentFailure(message, site=site, concept=concept)
 
 
-def require_lock_balance(func: Callable[..., Any]) -> None:
+def require_lock_balance(func: Any) -> None:
     """The static check: no path through `func` leaves an acquire() without its release()."""
-    filename = inspect.getsourcefile(func) or ""
-    issues = check_function(func, display_path=display_path(filename, (str(Path(filename).parent),)))
+    origin = getattr(func, "_origin", None)
+    if origin is None:
+        raise StudentFailure("This is not a function defined in your module.", concept=WRONG_RESULT)
+    path, name = origin
+    source = Path(path).read_text(encoding="utf-8", errors="replace")
+    try:
+        issues = check_source(source, name, filename=display_path(str(path), (str(Path(path).parent),)))
+    except (ValueError, SyntaxError):
+        raise StudentFailure(f"{name} must be a function defined with `def` in your module.",
+                             concept=WRONG_RESULT) from None
     if issues:
         issue = issues[0]
         raise StudentFailure(
             issue.message,
-            site=Site(issue.file, issue.acquire_line, func.__name__),
+            site=Site(issue.file, issue.acquire_line, name),
             concept="self-deadlock" if issue.kind == "reacquire" else "unreleased lock",
         )
 
@@ -116,9 +116,9 @@ def summarize_counts(expected: int, finals: list[int], unit: str = "updates", no
 
 
 def repeat_counting(
-    make_harness: Callable[..., Harness],
-    module: ModuleType,
-    call: Callable[[ModuleType], int],
+    make_harness: Callable[..., Any],
+    module: Any,
+    call: Callable[[Any], int],
     expected: int,
     what: str,
     *,

@@ -19,10 +19,12 @@ class Proc:
     ppid: int
     pgid: int
     sid: int | None
+    zombie: bool = False
 
 
-def process_table() -> list[Proc] | None:
-    """Live (not zombie) processes: /proc on Linux, `ps` elsewhere on POSIX; None on Windows."""
+def process_table(include_zombies: bool = False) -> list[Proc] | None:
+    """Live processes (and zombies if asked): /proc on Linux, `ps` elsewhere on POSIX; None on
+    Windows."""
     proc = Path("/proc")
     if (proc / "self" / "stat").exists():
         table = []
@@ -34,8 +36,9 @@ def process_table() -> list[Proc] | None:
             except OSError:
                 continue
             fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp session ...
-            if len(fields) > 3 and fields[0] not in ("Z", "X"):
-                table.append(Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3])))
+            zombie = fields[0] in ("Z", "X") if fields else False
+            if len(fields) > 3 and (include_zombies or not zombie):
+                table.append(Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3]), zombie))
         return table
     if os.name != "posix":
         return None
@@ -49,6 +52,7 @@ def process_table() -> list[Proc] | None:
     table = []
     for line in listing.splitlines():
         parts = line.split()
-        if len(parts) >= 4 and parts[0].isdigit() and not parts[3].startswith("Z"):
-            table.append(Proc(int(parts[0]), int(parts[1]), int(parts[2]), None))
+        zombie = len(parts) >= 4 and parts[3].startswith("Z")
+        if len(parts) >= 4 and parts[0].isdigit() and (include_zombies or not zombie):
+            table.append(Proc(int(parts[0]), int(parts[1]), int(parts[2]), None, zombie))
     return table

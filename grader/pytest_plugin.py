@@ -6,17 +6,15 @@ repository root always has it.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.harness import Harness
+from grader.judge.host_client import adopt_orphans, hide_from_same_user
+from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
 from grader.metadata import REPO_ROOT
 
 TARGET_NAMES = ("exercises", "solutions")
@@ -49,12 +47,11 @@ def resolve_target(value: str, root: Path = REPO_ROOT) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    target = resolve_target(config.getoption("--target"))
-    config.stash[TARGET_KEY] = target
-    # The student's modules import as top-level modules from the target directory;
-    # children started with spawn/forkserver inherit sys.path and find them the same way.
-    if str(target) not in sys.path:
-        sys.path.insert(0, str(target))
+    config.stash[TARGET_KEY] = resolve_target(config.getoption("--target"))
+    # This process judges: it never imports the student's code (each test's student host
+    # does), keeps orphaned student processes for itself to kill, and hides its descriptors.
+    adopt_orphans()
+    hide_from_same_user()
 
 
 TARGET_KEY = pytest.StashKey[Path]()
@@ -66,43 +63,28 @@ def target_dir(pytestconfig: pytest.Config) -> Path:
     return pytestconfig.stash[TARGET_KEY]
 
 
-def import_student_module(name: str, target: Path) -> ModuleType:
-    """Import the student's module, turning import-time errors into a clear failure."""
-    existing = sys.modules.get(name)
-    if existing is not None and Path(getattr(existing, "__file__", "")).parent == target:
-        return existing
-    sys.modules.pop(name, None)
-    try:
-        return importlib.import_module(name)
-    except SyntaxError as error:
-        raise StudentFailure(
-            f"Python cannot read {name}.py: {error.msg} (line {error.lineno}). "
-            "Fix the syntax error first; no test can run until the file imports.",
-            concept="syntax error",
-        ) from None
-    except Exception as error:  # noqa: BLE001 - any import-time error is the student's to fix
-        raise StudentFailure(
-            f"Importing {name}.py raised {type(error).__name__}: {error}. Code at the top level "
-            "of the module runs on import (and again in every spawned process): keep work "
-            "inside functions.",
-            concept="import error",
-        ) from None
+@pytest.fixture
+def student_host(target_dir: Path) -> Iterator[StudentHost]:
+    """This test's student host: started on first use, ended with all it started after."""
+    host = StudentHost(target_dir)
+    yield host
+    host.close()
 
 
 @pytest.fixture
-def student_module(target_dir: Path) -> Iterator[object]:
-    """A callable fixture: student_module("locked_increment") imports it from the target."""
-    yield lambda name: import_student_module(name, target_dir)
+def student_module(student_host: StudentHost) -> Iterator[Callable[[str], StudentModule]]:
+    """A callable fixture: student_module("locked_increment") loads it in the student host."""
+    yield student_host.module
 
 
 @pytest.fixture
-def make_harness(pytestconfig: pytest.Config, target_dir: Path) -> Iterator[Callable[..., Harness]]:
-    """Checked runs over the target's modules, all closed (children killed) after the test."""
-    made: list[Harness] = []
+def make_harness(pytestconfig: pytest.Config, student_host: StudentHost) -> Iterator[Callable[..., RemoteHarness]]:
+    """Checked runs in the student host, all closed (children killed) after the test."""
+    made: list[RemoteHarness] = []
 
-    def make(start_method: str | None = None, **options: Any) -> Harness:
+    def make(start_method: str | None = None, **options: Any) -> RemoteHarness:
         method = start_method or pytestconfig.getoption("start_method")
-        harness = Harness(method, [target_dir], **options)
+        harness = RemoteHarness(student_host, method, options)
         made.append(harness)
         return harness
 

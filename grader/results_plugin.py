@@ -1,9 +1,10 @@
 """pytest plugin that records each test's outcome for the grader, one JSON line per event.
 
 The grader runs every suite in its own pytest process (`-p grader.results_plugin
---grader-results FILE`) and reads this file instead of pytest's terminal output, which is meant
-for developers. Events are appended and flushed one at a time, so whatever finished before the
-grader had to stop an overrunning suite is still there to be scored.
+--grader-results-fd N`) and reads these events from a pipe only this process holds (see
+`grader.results_channel`) instead of pytest's terminal output, which is meant for developers.
+Events are written one at a time, so whatever finished before the grader had to stop an
+overrunning suite is still there to be scored.
 
 Events (one JSON object per line, key "event"):
   collected       {"tests": [names]}: every test of the suite, in order
@@ -12,14 +13,15 @@ Events (one JSON object per line, key "event"):
   result          {"test", "status", "message", "file", "line", "concept", "duration"}
   finish          {"exitstatus"}
 
-On SIGUSR1 the plugin dumps every thread's stack to FILE.stack (faulthandler), so the grader can
-say where an overrunning student's code was stuck before it kills the run.
+On SIGUSR1 the plugin dumps every thread's stack to the file --grader-stack-file names
+(faulthandler), so the grader can say where an overrunning suite was stuck before it kills it.
 """
 
 from __future__ import annotations
 
 import faulthandler
 import json
+import os
 import re
 import signal
 from pathlib import Path
@@ -27,6 +29,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+
+from grader.results_channel import OPTION, open_writer
 
 MAX_MESSAGE = 2000  # characters of a failure message kept; the rest is cut with a note
 _TIMEOUT_RE = re.compile(r"Timeout \(>([0-9.]+)s\) from pytest-timeout")
@@ -37,7 +41,9 @@ _LOCATION_RE = re.compile(
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader-results", "results for the grader")
-    group.addoption("--grader-results", default=None, help="append per-test JSON lines here")
+    group.addoption(OPTION, default=None, dest="grader_results_fd",
+                    help="write per-test JSON lines to this inherited descriptor (the grader's pipe)")
+    group.addoption("--grader-stack-file", default=None, help="where to dump stacks on SIGUSR1")
     group.addoption(
         "--grader-root",
         default=None,
@@ -55,8 +61,8 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
 class _Recorder:
     """Collects the phases of each test and writes one result line when the test is over."""
 
-    def __init__(self, path: Path, root: Path | None, target: Path | None) -> None:
-        self.path = path
+    def __init__(self, fd: int, root: Path | None, target: Path | None) -> None:
+        self.fd = fd
         self.root = root
         self.target = target
         self.phases: dict[str, list[dict[str, Any]]] = {}
@@ -65,15 +71,15 @@ class _Recorder:
     # -- output ---------------------------------------------------------------------------
 
     def write(self, event: str, **fields: Any) -> None:
-        # Open, append, close: a forked child never inherits a buffer it could flush twice.
-        line = json.dumps({"event": event, **fields}, ensure_ascii=False)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        # One unbuffered write per event: nothing is left in a buffer if the run is killed.
+        data = (json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
 
-    def enable_stack_dump(self) -> None:
-        if not hasattr(signal, "SIGUSR1"):
+    def enable_stack_dump(self, path: str | None) -> None:
+        if not hasattr(signal, "SIGUSR1") or not path:
             return
-        self._stack_file = open(str(self.path) + ".stack", "w", encoding="utf-8")
+        self._stack_file = open(path, "w", encoding="utf-8")
         faulthandler.register(signal.SIGUSR1, file=self._stack_file, all_threads=True)
 
     # -- hooks (this object is registered as a plugin) ---------------------------------------
@@ -213,16 +219,16 @@ class _Recorder:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    results = config.getoption("--grader-results")
-    if not results:
+    token = config.getoption("grader_results_fd")
+    if not token:
         return
     root = config.getoption("--grader-root")
     try:
         target: Path | None = Path(config.getoption("--target")).resolve()
     except (ValueError, TypeError, OSError):
         target = None
-    recorder = _Recorder(Path(results).resolve(), Path(root).resolve() if root else None, target)
-    recorder.enable_stack_dump()
+    recorder = _Recorder(open_writer(token), Path(root).resolve() if root else None, target)
+    recorder.enable_stack_dump(config.getoption("--grader-stack-file"))
     config.pluginmanager.register(recorder, "grader-results-recorder")
 
 

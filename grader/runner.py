@@ -8,7 +8,6 @@ or in its processes, the grader gets back a `SuiteRun` and carries on with the n
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.processes import process_table
+from grader.results_channel import ResultsPipe
 
 GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
@@ -82,13 +82,15 @@ class _BoundedReader(threading.Thread):
         return head + marker + self.tail.decode("utf-8", "replace")
 
 
-def pytest_command(test_file: str, target: Path, results: Path, root: Path) -> list[str]:
+def pytest_command(test_file: str, target: Path, results: ResultsPipe, root: Path,
+                   stack_file: Path) -> list[str]:
     """The command line for one suite; `-s` lets output stream to our bounded pipe."""
     return [
         sys.executable, "-m", "pytest", test_file,
         "--target", str(target),
         "-p", "grader.results_plugin",
-        "--grader-results", str(results),
+        *results.arguments(),
+        "--grader-stack-file", str(stack_file),
         "--grader-root", str(root),
         "-p", "no:cacheprovider",
         "-q", "-s", "--tb=short", "--no-header",
@@ -112,25 +114,32 @@ def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget
     """Run `tests_root/test_file` against `target` within `budget` seconds; never raises on
     anything the student's code does, and leaves no process of the run behind."""
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        results = Path(scratch) / "results.jsonl"
+        results = ResultsPipe()
+        stack_file = Path(scratch) / "pytest.stack"
         started = time.monotonic()
-        process = subprocess.Popen(
-            pytest_command(test_file, target, results, root),
-            cwd=tests_root,
-            env=suite_environment(tests_root),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=os.name != "nt",
-            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
-        )
+        try:
+            process = subprocess.Popen(
+                pytest_command(test_file, target, results, root, stack_file),
+                cwd=tests_root,
+                env=suite_environment(tests_root),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=os.name != "nt",
+                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+                **results.popen_options(),
+            )
+        except BaseException:
+            results.close_unused()
+            raise
+        results.started()
         reader = _BoundedReader(process.stdout)
         reader.start()
         run = SuiteRun()
         try:
             if not _wait_unreaped(process, budget):
                 run.timed_out = True
-                run.stuck_at = _dump_stack(process, Path(str(results) + ".stack"), target, root)
+                run.stuck_at = _dump_stack(process, stack_file, target, root)
         finally:
             _kill_group(process)  # before reaping pytest, so its id (the session's) stays ours
             process.wait()
@@ -142,7 +151,7 @@ def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget
         run.duration = time.monotonic() - started
         run.returncode = None if run.timed_out else process.returncode
         run.output = reader.text()
-        run.events = read_events(results)
+        run.events = results.events()
     return run
 
 
@@ -273,20 +282,3 @@ def stuck_location(dump: str, target: Path, root: Path) -> StuckAt | None:
         if frames:
             return frames[0]
     return None
-
-
-def read_events(path: Path) -> list[dict[str, Any]]:
-    """The plugin's JSON lines; a line cut short by a kill is dropped, not fatal."""
-    events: list[dict[str, Any]] = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return events
-    for line in text.splitlines():
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and "event" in event:
-            events.append(event)
-    return events

@@ -7,13 +7,14 @@ results plugin, so every test's status and diagnosed concept can be asserted on.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.results_channel import ResultsPipe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,22 +57,28 @@ class SuiteRun:
 
 
 def run_suite(suites: list[str], target: Path, *extra: str, timeout: float = 600) -> SuiteRun:
-    """`python -m pytest <suites> --target <target>` in a subprocess, from the repository root."""
-    with tempfile.TemporaryDirectory(prefix="suite-run-") as scratch:
-        results_file = Path(scratch) / "results.jsonl"
-        command = [
-            sys.executable, "-m", "pytest", *suites, "--target", str(target), "-q",
-            "-p", "no:cacheprovider", "-p", "grader.results_plugin", "--grader-results", str(results_file),
-            "--grader-root", str(REPO), *extra,
-        ]
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
-        results = []
-        if results_file.exists():
-            for line in results_file.read_text().splitlines():
-                event = json.loads(line)
-                if event.get("event") == "result":
-                    results.append(event)
-        return SuiteRun(done.returncode, results, done.stdout + done.stderr)
+    """`python -m pytest <suites> --target <target>` in a subprocess, from the repository root,
+    reporting through the grader's results pipe."""
+    results = ResultsPipe()
+    command = [
+        sys.executable, "-m", "pytest", *suites, "--target", str(target), "-q",
+        "-p", "no:cacheprovider", "-p", "grader.results_plugin", *results.arguments(),
+        "--grader-root", str(REPO), *extra,
+    ]
+    try:
+        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, **results.popen_options())
+    except BaseException:
+        results.close_unused()
+        raise
+    results.started()
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    events = results.events()
+    return SuiteRun(process.returncode, [e for e in events if e.get("event") == "result"], output)
 
 
 @dataclass(frozen=True)

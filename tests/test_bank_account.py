@@ -6,8 +6,6 @@ never $75 or $150. Each test checks one idea. Run with `pytest tests/test_bank_a
 
 from __future__ import annotations
 
-import multiprocessing.sharedctypes
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,7 +43,7 @@ def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **
     with make_harness(**options) as harness:
         balance = harness.RawValue("i", start, name="balance")
         lock = harness.Lock("lock")
-        results = multiprocessing.sharedctypes.RawArray("i", [-1] * len(amounts))
+        results = harness.ResultArray(len(amounts))
         processes = [
             harness.Process(target=record_return, args=(mod.withdraw, results, i, balance, lock, amount))
             for i, amount in enumerate(amounts)

@@ -7,7 +7,6 @@ explained. Run with `pytest tests/test_deadlock_fix.py`.
 
 from __future__ import annotations
 
-import multiprocessing.sharedctypes
 import random
 
 import pytest
@@ -126,7 +125,7 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
         balances = harness.RawArray("i", start, name="balances")
         locks = [harness.Lock(f"locks[{i}]") for i in range(len(start))]
         total = sum(len(job) for job in jobs)
-        results = multiprocessing.sharedctypes.RawArray("i", [-1] * total)
+        results = harness.ResultArray(total)
         processes, offset = [], 0
         for job in jobs:
             calls = [(balances, locks, src, dst, amount) for src, dst, amount in job]

@@ -1,7 +1,7 @@
 """Exercise 5: the lesson's two questions (exercises/lesson_questions.py).
 
 Question 1 is checked by really running the chosen option after `from random import *`.
-Question 2 is checked against a fingerprint of the right option's text, so this file does
+Question 2 is checked against a fingerprint of the right letter, so this file does
 not spell the answer out. Run with `pytest tests/test_lesson_questions.py`.
 """
 
@@ -19,8 +19,17 @@ from grader.harness.runtime import display_path
 
 MODULE = "lesson_questions"
 pytestmark = pytest.mark.timeout(30)  # no processes here: anything slower is stuck
-# sha256 of the right option's text for question 2, with whitespace folded.
-QUESTION_2_FINGERPRINT = "fef6bd116c47b9ada64fffe601c4def7dc3e9ccd84a67a2eac003acf6417e77e"
+# The options as the exercise states them. Answers are judged against these, never against
+# option texts read from the student's file (which the student could rewrite).
+QUESTION_1_OPTIONS = {
+    "A": "random.randint(0, 10)",
+    "B": "Random.randint(0, 10)",
+    "C": "randint(0, 10)",
+    "D": "random(0, 10)",
+}
+QUESTION_2_LETTERS = ("A", "B", "C", "D")
+# sha256 of "question 2: " + the right letter, so this file does not spell the answer out.
+QUESTION_2_FINGERPRINT = "b33cc742d1441ebb2cdc4735c5c4d141be6c56689170a5b2c3ed275b534838cc"
 
 
 @pytest.fixture
@@ -29,7 +38,7 @@ def mod(student_module):
 
 
 def answer_site(mod, number: int) -> Site | None:
-    """The line where the student sets QUESTION_<number>."""
+    """The line where the student sets QUESTION_<number> (read from the file's text)."""
     source = Path(mod.__file__)
     for line_number, line in enumerate(source.read_text().splitlines(), 1):
         if re.match(rf"QUESTION_{number}\s*(:[^=]*)?=", line):
@@ -37,25 +46,24 @@ def answer_site(mod, number: int) -> Site | None:
     return None
 
 
-def chosen(mod, number: int) -> str:
+def chosen_letter(mod, number: int, letters) -> str:
     answer = getattr(mod, f"QUESTION_{number}", None)
-    options = getattr(mod, f"QUESTION_{number}_OPTIONS", {})
     require(
-        isinstance(answer, str) and answer.strip().upper() in options,
+        isinstance(answer, str) and answer.strip().upper() in letters,
         f"QUESTION_{number} is {answer!r}: set it to the letter of one option "
-        f"({', '.join(sorted(options))}), as a string, for example \"A\".",
+        f"({', '.join(sorted(letters))}), as a string, for example \"A\".",
         site=answer_site(mod, number),
         concept="wrong result",
     )
-    return options[answer.strip().upper()]
+    return answer.strip().upper()
 
 
-def fingerprint(text: str) -> str:
-    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+def fingerprint(letter: str) -> str:
+    return hashlib.sha256(f"question 2: {letter}".encode()).hexdigest()
 
 
 def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
-    expression = chosen(mod, 1)
+    expression = QUESTION_1_OPTIONS[chosen_letter(mod, 1, QUESTION_1_OPTIONS)]
     namespace: dict[str, object] = {}
     exec("from random import *", namespace)  # noqa: S102 - the question is about exactly this
     try:
@@ -70,8 +78,8 @@ def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
 
 
 def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
-    text = chosen(mod, 2)
-    require(fingerprint(text) == QUESTION_2_FINGERPRINT,
+    letter = chosen_letter(mod, 2, QUESTION_2_LETTERS)
+    require(fingerprint(letter) == QUESTION_2_FINGERPRINT,
             "That is not why the program never finishes. Hint: after acquire(), who could ever call "
             "release() on that lock? Think about what the next acquire() does.",
             site=answer_site(mod, 2), concept="wrong result")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,13 +17,16 @@ from grader.harness.findings import (
     CHILD_CRASH,
     DEADLOCK,
     FOREIGN_RELEASE,
+    INTERFERENCE,
     LOCK_ORDER,
     LOST_UPDATE,
+    MISSING_JOIN,
     SELF_DEADLOCK,
+    START_JOIN_ORDER,
     UNRELEASED_LOCK,
     Finding,
 )
-from grader.harness.runtime import site_from_json
+from grader.harness.runtime import display_path, site_from_json
 
 Event = dict[str, object]
 
@@ -50,10 +54,23 @@ class JournalReader:
             end = data.rfind(b"\n") + 1
             if end:
                 self._offsets[name] = offset + end
-                fresh.extend(json.loads(line) for line in data[:end].splitlines() if line)
+                fresh.extend(event for line in data[:end].splitlines() if (event := _parse(line)))
         fresh.sort(key=lambda e: e["t"])  # type: ignore[arg-type, return-value]
         self.events.extend(fresh)
         return fresh
+
+
+def _parse(line: bytes) -> Event | None:
+    """One journal line, or None if it is not a well-formed event. Journals are written by
+    processes that run student code, so the judge reads them as untrusted data."""
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if (not isinstance(event, dict) or not isinstance(event.get("k"), str)
+            or type(event.get("pid")) is not int or type(event.get("t")) is not int):
+        return None
+    return event
 
 
 def _site(event: Event, key: str = "site") -> Site | None:
@@ -287,3 +304,182 @@ def _crashes(events: list[Event]) -> list[Finding]:
                 )
             )
     return findings
+
+
+# -- the parent's side of a run: start, join, exit, reads of results ------------------------
+
+_STACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+
+
+def stack_site(path: str, student_dirs: tuple[str, ...]) -> Site | None:
+    """The innermost student frame of a faulthandler dump (most recent call first)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(256 * 1024)
+    except OSError:
+        return None
+    for match in _STACK_LINE.finditer(text):
+        file = match["file"]
+        if any(file.startswith(d + os.sep) for d in student_dirs):
+            return Site(display_path(file, student_dirs), int(match["line"]), match["func"])
+    return None
+
+
+def parent_pid(events: list[Event]) -> int | None:
+    """The process that made the run (its "harness" event), where the children were started."""
+    return next((int(e["pid"]) for e in events if e["k"] == "harness"), None)  # type: ignore[call-overload]
+
+
+@dataclass
+class ChildRecord:
+    """One child as the journal tells it: started, joined, ran, ended."""
+
+    pid: int
+    number: int
+    started_t: int
+    started_at: Site | None
+    joined_t: int | None = None
+    joined_at: Site | None = None
+    ran: bool = False
+    ended_t: int | None = None
+    code: int | None = None
+
+
+def children_of(events: list[Event]) -> list[ChildRecord]:
+    """The children the parent started, in start order, with what their events say."""
+    children: dict[int, ChildRecord] = {}
+    for event in events:
+        kind = event["k"]
+        if kind == "start":
+            pid = int(event["child"])  # type: ignore[call-overload]
+            children[pid] = ChildRecord(pid, int(event["n"]), int(event["t"]), _site(event))  # type: ignore[call-overload]
+            continue
+        pid = int(event.get("child", event["pid"]))  # type: ignore[call-overload]
+        child = children.get(pid)
+        if child is None:
+            continue
+        if kind == "join" and child.joined_t is None:
+            child.joined_t, child.joined_at = int(event["t"]), _site(event)  # type: ignore[call-overload]
+        elif kind == "run" and int(event["pid"]) == pid:  # type: ignore[call-overload]
+            child.ran = True
+        elif kind in ("exit", "reaped"):
+            if child.ended_t is None:
+                child.ended_t = int(event["t"])  # type: ignore[call-overload]
+            if kind == "reaped":
+                child.code = int(event["code"])  # type: ignore[call-overload]
+    return sorted(children.values(), key=lambda c: c.number)
+
+
+def run_findings(events: list[Event], *, require_concurrency: bool = True,
+                 require_join: bool = True) -> list[Finding]:
+    """Every finding a run's journal supports: the children's events and the parent's."""
+    children = children_of(events)
+    aborted = [e for e in events if e["k"] == "abort"]
+    findings = analyse(events)
+    findings += [Finding(str(e["concept"]), str(e["message"]), _site(e),
+                         tuple(str(d) for d in e.get("details") or ())) for e in aborted]  # type: ignore[union-attr]
+    findings += _interference(events, children)
+    findings += _final_deadlock(events, children)
+    if require_join:
+        findings += _reads_while_running(events, children)
+    findings += _order_findings(children, require_concurrency, require_join)
+    if not aborted:
+        findings += _silent_failures(children)
+    return findings
+
+
+def _interference(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
+    """A child whose harness was replaced while it ran, or that ran without its supervision."""
+    for event in events:
+        tampered = event.get("tampered") if event["k"] == "exit" else None
+        if tampered:
+            return [interference_finding(", ".join(map(str, tampered))[:300])]
+    for child in children:
+        if child.code == 0 and not child.ran:
+            return [interference_finding(f"process {child.number} ended normally without running "
+                                         "under the harness's supervision")]
+    return []
+
+
+def interference_finding(detail: str) -> Finding:
+    return Finding(
+        INTERFERENCE,
+        f"Your code interfered with the judge's instruments ({detail}). A submission may only "
+        "compute its results; changing the harness, the test code or the runtime they rely on "
+        "scores nothing.",
+    )
+
+
+def _final_deadlock(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
+    """A cycle of waits that never ended: the processes were stopped while deadlocked."""
+    table = LockTable()
+    table.apply(events)
+    cycle = table.cycle()
+    if cycle is None or any(pid in table.exited for pid in cycle):
+        return []
+    names = {c.pid: f"process {c.number}" for c in children}
+    return [table.deadlock_finding(cycle, names)]
+
+
+def _reads_while_running(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
+    for event in events:
+        if event["k"] != "parent_access":
+            continue
+        t = int(event["t"])  # type: ignore[call-overload]
+        running = [c for c in children if c.started_t < t and (c.joined_t is None or c.joined_t > t)
+                   and (c.ended_t is None or c.ended_t > t)]
+        if not running:
+            continue
+        location, site = str(event["loc"]), _site(event)
+        return [Finding(
+            MISSING_JOIN,
+            f"{location if ' ' in location else f'`{location}`'} was "
+            f"{'read' if event['op'] == 'read' else 'changed'} at {site} while "
+            f"{len(running)} process(es) were still running. Wait for every process with "
+            "join() before you use the result: until then it is not finished.",
+            site,
+        )]
+    return []
+
+
+def _order_findings(children: list[ChildRecord], require_concurrency: bool, require_join: bool) -> list[Finding]:
+    findings = []
+    if require_concurrency:
+        for child in children:
+            later = [c for c in children if child.joined_t is not None and c.started_t > child.joined_t]
+            if later:
+                findings.append(Finding(
+                    START_JOIN_ORDER,
+                    f"Process {child.number} was joined at {child.joined_at} before process "
+                    f"{later[0].number} was started at {later[0].started_at}, so they ran one "
+                    "after another instead of at the same time. Start all the processes "
+                    "first, then join them all.",
+                    child.joined_at,
+                ))
+                break
+    if require_join:
+        unjoined = [c for c in children if c.joined_t is None]
+        if unjoined:
+            findings.append(Finding(
+                MISSING_JOIN,
+                f"Process {unjoined[0].number}, started at {unjoined[0].started_at}, was never "
+                "joined. Without join() the parent does not wait for it to finish, so its "
+                "work may not be done when you use the result.",
+                unjoined[0].started_at,
+            ))
+    return findings
+
+
+def _silent_failures(children: list[ChildRecord]) -> list[Finding]:
+    """Children that failed before running any student code (nothing in the journal)."""
+    return [
+        Finding(
+            CHILD_CRASH,
+            f"Process {c.number} (started at {c.started_at}) failed before running your "
+            f"function (exit code {c.code}). Everything passed to a process in "
+            "args=(...) must still exist and be picklable when the process starts.",
+            c.started_at,
+        )
+        for c in children
+        if c.code not in (0, None, -9) and not c.ran
+    ]

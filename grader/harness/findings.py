@@ -20,10 +20,12 @@ START_JOIN_ORDER = "start/join order"
 MISSING_JOIN = "missing join"
 CHILD_CRASH = "child crash"
 TOO_SLOW = "did not finish"
+INTERFERENCE = "interference"
 
 # Most telling first: when several findings stem from one bug (a lock left held makes the
 # next acquire hang, which trips the deadline), the student reads about the cause.
 PRIORITY = (
+    INTERFERENCE,
     SELF_DEADLOCK,
     UNRELEASED_LOCK,
     FOREIGN_RELEASE,

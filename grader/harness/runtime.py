@@ -76,6 +76,7 @@ class ProcessState:
     holds_started: int = 0
     journals: dict[str, Journal] = field(default_factory=dict)
     keep: list[object] = field(default_factory=list)  # objects that must outlive this call
+    fingerprint: dict[tuple[str, str], int] = field(default_factory=dict)  # the harness as it started
 
 
 _STATE: ProcessState | None = None
@@ -192,8 +193,11 @@ def site_to_json(site: Site | None) -> list[object] | None:
 def site_from_json(data: list[object] | None) -> Site | None:
     if not data:
         return None
-    file, line, function = data
-    return Site(str(file), int(line), str(function))  # type: ignore[arg-type]
+    try:
+        file, line, function = data
+        return Site(str(file), int(line), str(function))  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a journal line that is not ours
+        return None
 
 
 def in_child(config: RunConfig) -> bool:

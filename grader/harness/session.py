@@ -13,7 +13,6 @@ import gc
 import multiprocessing
 import multiprocessing.sharedctypes
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -26,18 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from grader.feedback import Site
-from grader.harness.analysis import JournalReader, LockTable, analyse, stop_finding
+from grader.harness.analysis import JournalReader, LockTable, run_findings, stack_site, stop_finding
 from grader.harness.findings import (
-    CHILD_CRASH,
-    MISSING_JOIN,
-    START_JOIN_ORDER,
     TOO_SLOW,
     ConcurrencyFailure,
     Finding,
     most_telling,
 )
 from grader.harness.guarded import GuardedArray, GuardedValue
-from grader.harness.runtime import PARENT_HARNESSES, Pauses, RunConfig, display_path
+from grader.harness.runtime import (
+    PARENT_HARNESSES,
+    Pauses,
+    RunConfig,
+    emit,
+    site_to_json,
+)
 from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
@@ -51,7 +53,6 @@ def _close_every_harness() -> None:
     pytest-timeout, say) before multiprocessing's own exit handler would wait for them."""
     for harness in list(PARENT_HARNESSES.values()):
         harness.close()  # type: ignore[attr-defined]
-STACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _Child:
     started_t: float
     joined_at: Site | None = None
     joined_t: float | None = None
+    reaped: bool = False
 
 
 class Harness:
@@ -80,10 +82,13 @@ class Harness:
         use_gate: bool = True,
         require_concurrency: bool = True,
         require_join: bool = True,
+        journal_dir: str | None = None,
     ) -> None:
         self.ctx = multiprocessing.get_context(start_method)
         self.start_method = self.ctx.get_start_method()
-        self.journal_dir = tempfile.mkdtemp(prefix="mp-harness-")
+        # A journal directory given by the judge is the judge's to read and remove.
+        self._own_journal = journal_dir is None
+        self.journal_dir = journal_dir if journal_dir is not None else tempfile.mkdtemp(prefix="mp-harness-")
         self.deadline = deadline
         self.require_concurrency = require_concurrency
         self.require_join = require_join
@@ -105,7 +110,6 @@ class Harness:
         self._reader = JournalReader(self.journal_dir)
         self._table = LockTable()
         self._suspect_cycle: list[int] | None = None
-        self._parent_findings: list[Finding] = []
         self._abort: Finding | None = None
         self._restorers: list[Callable[[], None]] = []
         self._keep: list[object] = []
@@ -114,6 +118,7 @@ class Harness:
         self._closed = False
         self.factories = Factories(self.config, self.Process)
         PARENT_HARNESSES[self.config.run_id] = self
+        emit(self.config, "harness", method=self.start_method)
 
     # -- instruments for tests ---------------------------------------------------------
     def Lock(self, name: str = "lock") -> TrackedLock:  # noqa: N802 - mirrors multiprocessing
@@ -125,6 +130,10 @@ class Harness:
     def RawArray(self, typecode: Any, size_or_initializer: Any, name: str = "counts") -> GuardedArray:  # noqa: N802
         raw = multiprocessing.sharedctypes.RawArray(typecode, size_or_initializer)
         return GuardedArray(raw, self.config, name)
+
+    def ResultArray(self, size: int) -> Any:  # noqa: N802
+        """A plain shared int array (no instruments), -1 everywhere: the suites' bookkeeping."""
+        return multiprocessing.sharedctypes.RawArray("i", [-1] * size)
 
     def Process(self, group: None = None, target: Callable[..., Any] | None = None, name: str | None = None,  # noqa: N802
                 args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *, daemon: bool | None = None) -> Any:
@@ -150,28 +159,20 @@ class Harness:
         if self._first_start is None:
             self._first_start = now
         self._children.append(_Child(process, len(self._children) + 1, site, now))
+        emit(self.config, "start", child=process.pid, n=len(self._children), site=site_to_json(site))
 
     def _on_join(self, process: Any, timeout: float | None, site: Site | None) -> None:
         child = self._child(process)
         if child is not None and child.joined_t is None:
             child.joined_at, child.joined_t = site, time.monotonic()
+            emit(self.config, "join", child=process.pid, site=site_to_json(site))
         self._wait_for(process, timeout)
 
     def _on_parent_access(self, op: str, location: str, site: Site | None) -> None:
-        running = [c for c in self._children if c.joined_t is None and c.process.exitcode is None]
-        if not running or not self.require_join:
-            return
-        self._parent_findings.append(
-            Finding(
-                MISSING_JOIN,
-                f"{location if ' ' in location else f'`{location}`'} was "
-                f"{'read' if op == 'read' else 'changed'} at {site} while "
-                f"{len(running)} process(es) were still running. Wait for every process with "
-                "join() before you use the result: until then it is not finished.",
-                site,
-            )
-        )
-        self._open_gate()
+        """The parent touched a shared value: journaled, and judged against start/join/exit."""
+        emit(self.config, "parent_access", op=op, loc=location, site=site_to_json(site))
+        if any(c.joined_t is None and c.process.exitcode is None for c in self._children):
+            self._open_gate()
 
     def _child(self, process: Any) -> _Child | None:
         return next((c for c in self._children if c.process is process), None)
@@ -257,21 +258,14 @@ class Harness:
         return result
 
     def _stack_site(self, pid: int) -> Site | None:
-        path = os.path.join(self.journal_dir, f"{pid}.stack")
-        try:
-            text = Path(path).read_text(errors="replace")
-        except OSError:
-            return None
-        for match in STACK_LINE.finditer(text):
-            file = match["file"]
-            if any(file.startswith(d + os.sep) for d in self.config.student_dirs):
-                return Site(display_path(file, self.config.student_dirs), int(match["line"]), match["func"])
-        return None
+        return stack_site(os.path.join(self.journal_dir, f"{pid}.stack"), self.config.student_dirs)
 
     def _stop_all(self, finding: Finding) -> None:
         """Kill the whole run at a certain bug and raise it into the waiting parent code."""
         self._kill_all()
         self._abort = finding
+        emit(self.config, "abort", concept=finding.concept, message=finding.message,
+             site=site_to_json(finding.site), details=list(finding.details))
         raise self._first_failure() or finding.failure()
 
     def _kill_all(self) -> None:
@@ -290,10 +284,13 @@ class Harness:
             if child.process.exitcode is None:  # not in its own group yet, or ignoring us
                 child.process.kill()
                 child.process._plain_join(5)
+            if not child.reaped and child.process.exitcode is not None:
+                child.reaped = True
+                emit(self.config, "reaped", child=child.process.pid, code=child.process.exitcode)
 
     # -- results ------------------------------------------------------------------------
-    def finish(self) -> list[Finding]:
-        """Wait for leftover children (within the deadline) and return every finding."""
+    def settle(self) -> None:
+        """Wait for leftover children (within the deadline), then stop whatever still runs."""
         if self._abort is None:
             self._open_gate()
             try:
@@ -302,60 +299,13 @@ class Harness:
             except ConcurrencyFailure:
                 pass
         self._kill_all()
-        self._table.apply(self._reader.poll())
-        findings = list(analyse(self._reader.events))
-        if self._abort is not None:
-            findings.append(self._abort)
-        findings += self._parent_findings
-        findings += self._order_findings()
-        findings += self._silent_failures()
-        return findings
 
-    def _silent_failures(self) -> list[Finding]:
-        """Children that failed before running any student code (nothing in the journal)."""
-        ran = {int(e["pid"]) for e in self._reader.events if e["k"] == "run"}  # type: ignore[call-overload]
-        return [
-            Finding(
-                CHILD_CRASH,
-                f"Process {c.number} (started at {c.started_at}) failed before running your "
-                f"function (exit code {c.process.exitcode}). Everything passed to a process in "
-                "args=(...) must still exist and be picklable when the process starts.",
-                c.started_at,
-            )
-            for c in self._children
-            if c.process.exitcode not in (0, None, -9) and c.process.pid not in ran and self._abort is None
-        ]
-
-    def _order_findings(self) -> list[Finding]:
-        findings = []
-        if self.require_concurrency:
-            for child in self._children:
-                later = [c for c in self._children if child.joined_t is not None and c.started_t > child.joined_t]
-                if later:
-                    findings.append(
-                        Finding(
-                            START_JOIN_ORDER,
-                            f"Process {child.number} was joined at {child.joined_at} before process "
-                            f"{later[0].number} was started at {later[0].started_at}, so they ran one "
-                            "after another instead of at the same time. Start all the processes "
-                            "first, then join them all.",
-                            child.joined_at,
-                        )
-                    )
-                    break
-        if self.require_join:
-            unjoined = [c for c in self._children if c.joined_t is None]
-            if unjoined:
-                findings.append(
-                    Finding(
-                        MISSING_JOIN,
-                        f"Process {unjoined[0].number}, started at {unjoined[0].started_at}, was never "
-                        "joined. Without join() the parent does not wait for it to finish, so its "
-                        "work may not be done when you use the result.",
-                        unjoined[0].started_at,
-                    )
-                )
-        return findings
+    def finish(self) -> list[Finding]:
+        """Settle the run and return every finding its journal supports."""
+        self.settle()
+        self._reader.poll()
+        return run_findings(self._reader.events, require_concurrency=self.require_concurrency,
+                            require_join=self.require_join)
 
     def _first_failure(self) -> ConcurrencyFailure | None:
         finding = most_telling(self.finish())
@@ -396,7 +346,8 @@ class Harness:
         self._keep.clear()
         self.factories = None  # type: ignore[assignment]
         gc.collect()  # finalizes the named semaphores of dropped locks now, not at exit
-        shutil.rmtree(self.journal_dir, ignore_errors=True)
+        if self._own_journal:
+            shutil.rmtree(self.journal_dir, ignore_errors=True)
 
     def __enter__(self) -> Harness:
         return self

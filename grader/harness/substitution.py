@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grader.harness.guarded import GuardedArray, GuardedValue
-from grader.harness.runtime import RunConfig, site_of_frame
+from grader.harness.runtime import RunConfig, emit, site_of_frame
 from grader.harness.tracked_lock import TrackedLock
 
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_][\w\.\[\]]*)\s*=[^=]")
@@ -58,11 +58,13 @@ class Factories:
     def RawValue(self, typecode_or_type: Any, *args: Any) -> GuardedValue:  # noqa: N802
         raw = multiprocessing.sharedctypes.RawValue(typecode_or_type, *args)
         self.made += 1
+        emit(self.config, "made", what="RawValue")
         return GuardedValue(raw, self.config, _creation_name(self.config, "shared value"))
 
     def RawArray(self, typecode_or_type: Any, size_or_initializer: Any) -> GuardedArray:  # noqa: N802
         raw = multiprocessing.sharedctypes.RawArray(typecode_or_type, size_or_initializer)
         self.made += 1
+        emit(self.config, "made", what="RawArray")
         return GuardedArray(raw, self.config, _creation_name(self.config, "shared array"))
 
     def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802

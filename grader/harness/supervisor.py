@@ -35,6 +35,7 @@ from grader.harness.runtime import (
     site_of_frame,
     site_to_json,
 )
+from grader.sandbox import integrity
 
 CAN_DUMP_STACKS = hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register")
 
@@ -94,6 +95,7 @@ class _SupervisedMixin:
                 "exit",
                 code=code,
                 held=[[h.uid, h.name, site_to_json(h.site)] for h in state.held],
+                tampered=integrity.changed(state.fingerprint) if state.fingerprint else [],
             )
         if code:
             raise SystemExit(code)
@@ -131,6 +133,7 @@ def _bootstrap_child(config: RunConfig) -> None:
         state.keep.append(stacks)
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
     threading.Thread(target=_watch_parent, args=(config,), daemon=True).start()
+    state.fingerprint = integrity.fingerprint()  # before a spawned child loads student code
     _substitute_in_child(config)
 
 

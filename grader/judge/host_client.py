@@ -1,0 +1,240 @@
+"""The judge's side of a student host: start it cleanly, talk to it, and end it with its tree.
+
+A host is started fresh for each test: forked from the judge before any student code exists
+on Linux (cheap, and every start method then behaves as it did in the pytest process), spawned
+elsewhere. Every request waits in short slices with a deadline of the judge's own, so a host
+that hangs or dies is noticed whatever the student's code did to the harness inside it.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.processes import process_table
+from grader.sandbox.confinement import SandboxSettings
+from grader.sandbox.host import HOST_STACK_FILE, serve
+from grader.sandbox.wire import MAX_REPLY, ProtocolError, parse_reply
+
+POLL_SECONDS = 0.05
+START_TIMEOUT = 30.0  # seconds for a host to start and confine itself (spawn on a slow machine)
+GRADER_HOME = str(Path(__file__).resolve().parent.parent.parent)
+_PR_SET_CHILD_SUBREAPER = 36
+_LIVE_HOSTS: set[int] = set()  # host pids of this judge: never taken for orphans
+
+
+class HostDied(Exception):
+    """The host ended before it answered (the student's code exited or crashed it)."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"the host ended with exit code {exitcode}")
+        self.exitcode = exitcode
+
+
+class HostTimeout(Exception):
+    """The host did not answer within the judge's deadline; it has been stopped."""
+
+
+def adopt_orphans() -> None:
+    """Linux: processes orphaned under this judge come back to it (not to init), so none that a
+    student's code detaches (double fork, setsid) can outlive the test unnoticed."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def hide_from_same_user() -> None:
+    """Linux: make this process non-dumpable, so /proc/<judge>/fd and ptrace are closed to
+    other processes of the same user (belt and braces beside Landlock)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
+class _RequestPickler(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> Any:
+        number = getattr(obj, "_host_ref", None)
+        if isinstance(number, int) and type(obj).__name__ in ("RemoteObject", "StudentModule"):
+            return ("ref", number)
+        return None
+
+
+class HostClient:
+    """One student host: requests with deadlines, and a teardown that leaves nothing running."""
+
+    def __init__(self, target_dir: Path, *, call_timeout: float = 40.0) -> None:
+        self.target_dir = target_dir
+        self.call_timeout = call_timeout
+        self.sandbox_dir = tempfile.mkdtemp(prefix="mp-sandbox-")
+        self.process: Any = None
+        self.connection: Any = None
+        self.confinement: dict[str, Any] = {}
+        self._journals = 0
+
+    # -- life ------------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self.process is not None
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            import pwd
+
+            try:
+                entry = pwd.getpwnam("nobody")
+                os.chown(self.sandbox_dir, entry.pw_uid, entry.pw_gid)
+            except (KeyError, OSError):
+                pass
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        ours, theirs = ctx.Pipe()
+        settings = SandboxSettings(
+            sandbox_dir=self.sandbox_dir,
+            target_dir=str(self.target_dir),
+            readable=(str(self.target_dir), GRADER_HOME, os.path.dirname(os.__file__)),
+        )
+        self.process = ctx.Process(target=serve, args=(theirs, settings), name="student-host")
+        self.process.start()
+        _LIVE_HOSTS.add(self.process.pid)
+        theirs.close()
+        self.connection = ours
+        self.confinement = self._receive(START_TIMEOUT).get("ok") or {}
+
+    def journal_dir(self) -> str:
+        """A fresh journal directory inside this host's sandbox (the host creates it)."""
+        self._journals += 1
+        return os.path.join(self.sandbox_dir, f"journal-{self._journals}")
+
+    def close(self) -> None:
+        """End the host and every process it started; remove the sandbox."""
+        if self.process is not None:
+            try:
+                self.connection.send_bytes(b"bye")
+            except (OSError, ValueError):
+                pass
+            self.process.join(2.0)
+            self.kill_tree()
+            self.connection.close()
+            _LIVE_HOSTS.discard(self.process.pid)
+            self.process = None
+        shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+
+    # -- requests --------------------------------------------------------------------------
+    def request(self, *message: Any, timeout: float | None = None) -> dict[str, Any]:
+        self.start()
+        buffer = io.BytesIO()
+        _RequestPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+        try:
+            self.connection.send_bytes(buffer.getvalue())
+        except (OSError, ValueError):
+            raise HostDied(self._exitcode()) from None
+        return self._receive(timeout if timeout is not None else self.call_timeout)
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        end = time.monotonic() + timeout
+        while not self.connection.poll(POLL_SECONDS):
+            if self.process.exitcode is not None and not self.connection.poll(0):
+                raise HostDied(self.process.exitcode)
+            if time.monotonic() > end:
+                self.dump_stacks()
+                self.kill_tree()
+                raise HostTimeout
+        try:
+            raw = self.connection.recv_bytes(MAX_REPLY)
+        except EOFError:
+            self.process.join(1.0)
+            raise HostDied(self._exitcode()) from None
+        except OSError as error:  # longer than MAX_REPLY: the protocol was broken
+            self.kill_tree()
+            raise ProtocolError("the host's reply is too long") from error
+        return parse_reply(raw)
+
+    def _exitcode(self) -> int | None:
+        if self.process is None:
+            return None
+        self.process.join(1.0)
+        return self.process.exitcode
+
+    # -- stopping ----------------------------------------------------------------------------
+    def descendants(self) -> list[int]:
+        """Every live process below the host (and, on Linux, orphans adopted by this judge)."""
+        table = process_table()
+        if table is None or self.process is None or self.process.pid is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for proc in table:
+            children.setdefault(proc.ppid, []).append(proc.pid)
+        found, queue = [], [self.process.pid]
+        orphans = [pid for pid in children.get(os.getpid(), []) if pid not in _LIVE_HOSTS]
+        queue += orphans
+        found += orphans
+        while queue:
+            for child in children.get(queue.pop(), []):
+                found.append(child)
+                queue.append(child)
+        return found
+
+    def dump_stacks(self) -> None:
+        """Ask the host and its children where they are (faulthandler on SIGUSR1)."""
+        if not hasattr(signal, "SIGUSR1") or self.process is None:
+            return
+        for pid in [self.process.pid, *self.descendants()]:
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except OSError:
+                pass
+        time.sleep(0.3)
+
+    def host_stack_file(self) -> str:
+        return os.path.join(self.sandbox_dir, HOST_STACK_FILE)
+
+    def kill_tree(self) -> None:
+        if self.process is None:
+            return
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            self.process.kill()
+            self.process.join(5.0)
+            return
+        for _ in range(20):
+            victims = self.descendants()
+            if self.process.exitcode is None:
+                victims.append(self.process.pid)
+            if not victims:
+                break
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.process.join(0.05)
+            self._reap_orphans()
+        self.process.join(5.0)
+        self._reap_orphans()
+
+    def _reap_orphans(self) -> None:
+        """Reap processes re-parented to this judge (never the host, whose reaping is its own)."""
+        if not hasattr(os, "waitpid") or os.name == "nt":
+            return
+        table = process_table(include_zombies=True) or []
+        for proc in table:
+            if proc.ppid == os.getpid() and proc.zombie and proc.pid not in _LIVE_HOSTS:
+                try:
+                    os.waitpid(proc.pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass

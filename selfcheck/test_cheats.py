@@ -1,0 +1,131 @@
+"""The cheat corpus (selfcheck/cheats): no technique earns a point, on either grading path.
+
+Each cheat is added to the stub of its exercise in a student's checkout of the release. The
+checkout is graded as the student would grade it (`python -m grader --exercise NAME`, whose
+exit code a workflow step reads) and as the instructor grades a class (`grader batch
+--tests-from PRISTINE`, the authoritative CSV). Both must give the exercise 0 points; where the
+judge can tell, the report must say the submission interfered.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.metadata import REPO_ROOT, load_exercises
+from grader.release import build_release
+from selfcheck.release.conftest import run_python
+
+CHEATS_DIR = Path(__file__).resolve().parent / "cheats"
+EXERCISES = {e.name: e for e in load_exercises(REPO_ROOT / "info.toml")}
+
+
+@dataclass(frozen=True)
+class Cheat:
+    name: str
+    exercise: str
+    detected: bool
+    code: str
+
+
+def load_cheats() -> list[Cheat]:
+    cheats = []
+    for path in sorted(CHEATS_DIR.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        header = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# ") and ": " in line[:20])
+        cheats.append(Cheat(path.stem, header["exercise"].strip(), header.get("detected", "no").strip() == "yes", text))
+    return cheats
+
+
+CHEATS = load_cheats()
+
+
+def _digest(root: Path) -> dict[str, str]:
+    """Hashes of the judge's own files in a checkout: tests, grader, conftest."""
+    files = [root / "conftest.py", *sorted((root / "tests").rglob("*.py")), *sorted((root / "grader").rglob("*.py"))]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_release(REPO_ROOT, tmp_path_factory.mktemp("pristine") / "release").root
+
+
+@pytest.fixture(scope="module")
+def marker_dir() -> Path:
+    """Where the daemon cheat leaves its pid: a place its sandbox may write to."""
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(os.environ.get("TMPDIR", "/tmp"))
+    path = base / f"cheat-markers-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def checkout_with(pristine: Path, where: Path, cheat: Cheat) -> Path:
+    shutil.copytree(pristine, where)
+    module = EXERCISES[cheat.exercise].module
+    stub = where / "exercises" / f"{module}.py"
+    stub.write_text(stub.read_text(encoding="utf-8") + "\n\n" + cheat.code, encoding="utf-8")
+    return where
+
+
+def _no_daemon_left(marker: Path) -> None:
+    if not marker.exists():
+        return
+    for pid in {int(p) for p in marker.read_text().split() if p.isdigit()}:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        state = Path(f"/proc/{pid}/stat")
+        if state.exists() and state.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            continue
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"process {pid} left by the cheat outlived the grading")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("cheat", CHEATS, ids=lambda c: c.name)
+def test_cheat_scores_nothing_when_the_student_grades(cheat: Cheat, pristine: Path, tmp_path: Path,
+                                                       marker_dir: Path) -> None:
+    checkout = checkout_with(pristine, tmp_path / "student", cheat)
+    before = _digest(checkout)
+    marker = marker_dir / f"{cheat.name}-student.pid"
+    out = tmp_path / "results.json"
+    done = run_python(["-m", "grader", "--exercise", cheat.exercise, "--json", str(out), "-q"], cwd=checkout,
+                      env={"CHEAT_PID_FILE": str(marker)})
+    assert done.returncode == 1, done.stdout + done.stderr  # points were lost: a workflow step fails
+    results = json.loads(out.read_text())
+    (graded,) = results["exercises"]
+    assert graded["score"] == 0, json.dumps(graded, indent=1)[:3000]
+    if cheat.detected:
+        messages = " ".join(str(t.get("message")) for t in graded["tests"])
+        assert "interfered" in messages, json.dumps(graded, indent=1)[:3000]
+    assert _digest(checkout) == before, "the cheat changed the judge's files"
+    _no_daemon_left(marker)
+
+
+@pytest.mark.timeout(1800)
+def test_no_cheat_scores_in_the_instructors_batch(pristine: Path, tmp_path: Path, marker_dir: Path) -> None:
+    checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in CHEATS]
+    marker = marker_dir / "batch.pid"
+    out = tmp_path / "out"
+    done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
+                       "--out", str(out), "--jobs", "2"], cwd=tmp_path, timeout=1700,
+                      env={"CHEAT_PID_FILE": str(marker)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    scored = {c.name: rows[c.name][c.exercise] for c in CHEATS if float(rows[c.name][c.exercise]) != 0}
+    assert not scored, f"cheats that earned points: {scored}"
+    _no_daemon_left(marker)
