@@ -124,11 +124,13 @@ def repeat_counting(
     *,
     start_method: str,
     runs: int,
+    processes: int,
     unit: str = "updates",
     noun: str = "counts",
     site: Site | None = None,
 ) -> None:
-    """Run `call(module)` `runs` times with instruments substituted in; all must be exact.
+    """Run `call(module)` `runs` times with instruments substituted in; all must be exact, and
+    each must be done by `processes` child processes running at the same time.
 
     Race amplification makes an unprotected update lose counts in nearly every run; a deadlock
     or crash is raised by the harness as it happens, with its own diagnosis.
@@ -138,6 +140,7 @@ def repeat_counting(
         with make_harness(start_method=start_method) as harness:
             harness.substitute(module)
             finals.append(call(module))
+            harness.require_processes(processes, what)
     summary = summarize_counts(expected, finals, unit, noun)
     if summary is not None:
         raise StudentFailure(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from grader.feedback import StudentFailure
+from grader.judge.explain import explain
 from grader.judge.host_client import adopt_orphans, hide_from_same_user
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
 from grader.metadata import REPO_ROOT
@@ -95,10 +95,11 @@ def make_harness(pytestconfig: pytest.Config, student_host: StudentHost) -> Iter
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Show students the explanation, not a traceback through test and harness code."""
+    """Show students the explanation, not a traceback through test, judge or library code."""
     report = yield
-    if call.excinfo is not None and isinstance(call.excinfo.value, StudentFailure) and report.failed:
-        failure = call.excinfo.value
-        where = f"\n(see {failure.site})" if failure.site else ""
-        report.longrepr = f"{failure.message}{where}"
+    if call.excinfo is not None and report.failed:
+        explanation = explain(call.excinfo.value)
+        if explanation is not None:
+            where = f"\n(see {explanation.site})" if explanation.site else ""
+            report.longrepr = f"{explanation.message}{where}"
     return report

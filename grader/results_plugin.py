@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from grader.judge.explain import explain
 from grader.results_channel import OPTION, open_writer
 
 MAX_MESSAGE = 2000  # characters of a failure message kept; the rest is cut with a note
@@ -180,12 +181,13 @@ class _Recorder:
 
     def describe(self, error: BaseException, tb: TracebackType | None) -> dict[str, Any]:
         """Message, file, line and concept for a failed phase, without harness tracebacks."""
-        if any(cls.__name__ == "StudentFailure" for cls in type(error).__mro__):
+        explanation = explain(error)
+        if explanation is not None:
             info: dict[str, Any] = {
-                "message": truncate(str(error.message)),
-                "file": getattr(error, "file", None),
-                "line": getattr(error, "line", None),
-                "concept": getattr(error, "concept", None),
+                "message": truncate(explanation.message),
+                "file": explanation.site.file if explanation.site else None,
+                "line": explanation.site.line if explanation.site else None,
+                "concept": explanation.concept,
             }
             if info["file"]:
                 info["file"] = self.display(str(info["file"]))

@@ -121,7 +121,7 @@ def test_no_cheat_scores_in_the_instructors_batch(pristine: Path, tmp_path: Path
     marker = marker_dir / "batch.pid"
     out = tmp_path / "out"
     done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
-                       "--out", str(out), "--jobs", "2"], cwd=tmp_path, timeout=1700,
+                       "--out", str(out), "--jobs", "2"], cwd=REPO_ROOT, timeout=1700,
                       env={"CHEAT_PID_FILE": str(marker)})
     assert done.returncode == 0, done.stdout + done.stderr
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:

@@ -24,12 +24,16 @@ from grader.checks import (
     site_of,
     start_method_plan,
 )
-from grader.harness.findings import DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
+from grader.harness import Pauses
+from grader.harness.findings import ATOMICITY, DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
 from grader.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
 MODULE = "deadlock_fix"
 HYPOTHESIS = property_settings(max_examples=8)
 BATCHES = [[0, 1, 2, 7, 1], [2, 2, -1, 0], [1, 0, 3]]  # 7, -1 and 3 are spoiled ballots
+# A pause after each release widens the gap between two holds of the locks, where an update
+# split in two is seen half done.
+SPLIT_PAUSES = Pauses(after_release=0.01)
 
 
 @pytest.fixture
@@ -81,7 +85,8 @@ def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_metho
     expected = valid_counts(3, BATCHES)
     repeat_counting(
         make_harness, mod, lambda m: sum(m.run_tally(3, BATCHES)), sum(expected),
-        f"run_tally(3, {BATCHES})", start_method=start_method, runs=runs, unit="votes", site=site_of(mod.tally),
+        f"run_tally(3, {BATCHES})", start_method=start_method, runs=runs, processes=len(BATCHES), unit="votes",
+        site=site_of(mod.tally),
     )
 
 
@@ -90,6 +95,7 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
     harness.substitute(mod)
     mod.run_tally(2, [[0], [1], [0, 1]])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])")
 
 
 @HYPOTHESIS
@@ -102,6 +108,8 @@ def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, 
         harness.substitute(mod)
         counts = mod.run_tally(n_candidates, batches)
         harness.check(only=DEADLOCKS)
+        harness.require_processes(len(batches), f"run_tally({n_candidates}, {batches})",
+                                  work=any(0 <= b < n_candidates for batch in batches for b in batch))
     expected = valid_counts(n_candidates, batches)
     require(counts == expected, f"run_tally({n_candidates}, {batches}) returned {counts}, expected {expected}.",
             site=site_of(mod.run_tally))
@@ -121,9 +129,12 @@ def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harne
 def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[tuple[int, int, int]]], **options):
     """Each job (a list of (src, dst, amount)) runs in its own process, all at once."""
     check = options.pop("check", {})
+    observe = options.pop("observe", False)
     with make_harness(**options) as harness:
         balances = harness.RawArray("i", start, name="balances")
         locks = [harness.Lock(f"locks[{i}]") for i in range(len(start))]
+        if observe:
+            harness.observe_total(balances, locks, "the total of all balances")
         total = sum(len(job) for job in jobs)
         results = harness.ResultArray(total)
         processes, offset = [], 0
@@ -158,6 +169,13 @@ def test_transfer_holds_both_accounts_locks_while_moving_money(make_harness, mod
     # is only about which locks are held when the balances are read and written.
     transfers_in_processes(make_harness, mod, [50, 50, 50], [[(0, 1, 5)] * 3, [(1, 2, 5)] * 3, [(0, 2, 5)] * 3],
                            check={"ignore": (LOCK_ORDER,)})
+
+
+def test_transfer_moves_the_money_in_one_hold_of_both_locks(make_harness, mod) -> None:
+    # An observer takes every lock (in index order, as a correct program would) and checks the
+    # total while the transfers run; the pauses widen any gap between two holds of the locks.
+    transfers_in_processes(make_harness, mod, [60, 60, 60], [[(0, 1, 5)] * 4, [(1, 2, 5)] * 4, [(0, 2, 5)] * 4],
+                           pauses=SPLIT_PAUSES, observe=True, check={"only": (ATOMICITY, *DEADLOCKS)})
 
 
 def test_transfer_takes_the_two_locks_in_one_fixed_order(make_harness, mod) -> None:

@@ -72,6 +72,7 @@ def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: st
         "run(10, 10) with 10 processes x 10 increments",
         start_method=start_method,
         runs=runs,
+        processes=10,
         site=site_of(mod.increment),
     )
 
@@ -81,6 +82,7 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness.substitute(mod)
     mod.run(4, 3)
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN))
+    harness.require_processes(4, "run(4, 3)")
 
 
 def test_run_counts_from_start(make_harness, mod) -> None:
@@ -88,6 +90,7 @@ def test_run_counts_from_start(make_harness, mod) -> None:
     harness.substitute(mod)
     total = mod.run(3, 4, start=50)
     harness.check(only=DEADLOCKS)
+    harness.require_processes(3, "run(3, 4, start=50)")
     require(
         total == 62,
         f"run(3, 4, start=50) returned {total}, expected 62: the counter must start at `start`.",
@@ -102,6 +105,7 @@ def test_run_property_total_is_start_plus_n_times_times(make_harness, mod, n: in
         harness.substitute(mod)
         total = mod.run(n, times, start)
         harness.check(only=DEADLOCKS)
+        harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0)
     require(
         total == start + n * times,
         f"run({n}, {times}, start={start}) returned {total}, expected {start + n * times}.",

@@ -42,6 +42,7 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
     harness.substitute(mod)
     result = mod.run(5, 42)
     harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(1, "run(5, 42)")
     require(
         result == 42,
         f"run(start=5, value=42) returned {result}, not 42. The child's change must reach the parent: "
@@ -79,6 +80,7 @@ def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
     values = [11, 22, 33, 44, 55]
     result = mod.run_many(values)
     harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(len(values), f"run_many({values})")
     require(
         result in values,
         f"run_many({values}) returned {result}. Every process wrote its own number into the same shared "
@@ -92,6 +94,7 @@ def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> 
     harness.substitute(mod)
     mod.run_many([1, 2, 3])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(3, "run_many([1, 2, 3])")
     require(len(harness.children) == 3, f"run_many([1, 2, 3]) started {len(harness.children)} processes, not 3.",
             site=site_of(mod.run_many))
 

@@ -340,7 +340,9 @@ class ChildRecord:
     started_at: Site | None
     joined_t: int | None = None
     joined_at: Site | None = None
+    arrived_t: int | None = None
     ran: bool = False
+    ran_t: int | None = None
     ended_t: int | None = None
     code: int | None = None
 
@@ -360,8 +362,10 @@ def children_of(events: list[Event]) -> list[ChildRecord]:
             continue
         if kind == "join" and child.joined_t is None:
             child.joined_t, child.joined_at = int(event["t"]), _site(event)  # type: ignore[call-overload]
+        elif kind == "arrive" and int(event["pid"]) == pid:  # type: ignore[call-overload]
+            child.arrived_t = int(event["t"])  # type: ignore[call-overload]
         elif kind == "run" and int(event["pid"]) == pid:  # type: ignore[call-overload]
-            child.ran = True
+            child.ran, child.ran_t = True, int(event["t"])  # type: ignore[call-overload]
         elif kind in ("exit", "reaped"):
             if child.ended_t is None:
                 child.ended_t = int(event["t"])  # type: ignore[call-overload]

@@ -21,6 +21,8 @@ MISSING_JOIN = "missing join"
 CHILD_CRASH = "child crash"
 TOO_SLOW = "did not finish"
 INTERFERENCE = "interference"
+CONCURRENCY = "no concurrency"
+ATOMICITY = "atomicity"
 
 # Most telling first: when several findings stem from one bug (a lock left held makes the
 # next acquire hang, which trips the deadline), the student reads about the cause.
@@ -32,8 +34,10 @@ PRIORITY = (
     DEADLOCK,
     LOCK_ORDER,
     LOST_UPDATE,
+    ATOMICITY,
     CHILD_CRASH,
     START_JOIN_ORDER,
+    CONCURRENCY,
     MISSING_JOIN,
     TOO_SLOW,
 )

@@ -76,7 +76,7 @@ class ProcessState:
     holds_started: int = 0
     journals: dict[str, Journal] = field(default_factory=dict)
     keep: list[object] = field(default_factory=list)  # objects that must outlive this call
-    fingerprint: dict[tuple[str, str], int] = field(default_factory=dict)  # the harness as it started
+    fingerprint: dict[tuple[str, str], object] = field(default_factory=dict)  # the harness as it started
 
 
 _STATE: ProcessState | None = None

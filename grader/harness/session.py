@@ -33,6 +33,7 @@ from grader.harness.findings import (
     most_telling,
 )
 from grader.harness.guarded import GuardedArray, GuardedValue
+from grader.harness.observer import observe_total
 from grader.harness.runtime import (
     PARENT_HARNESSES,
     Pauses,
@@ -114,6 +115,7 @@ class Harness:
         self._restorers: list[Callable[[], None]] = []
         self._keep: list[object] = []
         self._substituted: list[str] = []
+        self._observers: list[tuple[Any, Any]] = []
         self._first_start: float | None = None
         self._closed = False
         self.factories = Factories(self.config, self.Process)
@@ -144,6 +146,30 @@ class Harness:
         process = process_class(self.ctx)(group, target, name, args, kwargs, daemon=daemon)
         process._supervise(self.config, self._gate, self._arrivals)
         return process
+
+    def observe_total(self, values: GuardedArray, locks: list[TrackedLock], what: str) -> None:
+        """Watch, while the run goes on, that the sum of `values` stays what it is now (taken
+        under all `locks`, in index order, as a correct program would)."""
+        stop = self.ctx.Event()
+        raw_locks = [lock._lock for lock in locks]
+        locations = [f"{values.name}[{i}]" for i in range(len(values))]
+        observer = self.ctx.Process(
+            target=observe_total,
+            args=(self.config, values._raw, raw_locks, sum(values._raw), what, locations, stop),
+            daemon=True,
+        )
+        self._keep.append((raw_locks, values))
+        observer.start()
+        self._observers.append((observer, stop))
+
+    def _stop_observers(self) -> None:
+        for observer, stop in self._observers:
+            stop.set()
+            observer.join(2.0)
+            if observer.exitcode is None:
+                observer.kill()
+                observer.join(2.0)
+        self._observers.clear()
 
     def substitute(self, module: types.ModuleType) -> types.ModuleType:
         """Make the module's own Lock/RawValue/RawArray/Process calls create instruments."""
@@ -269,6 +295,7 @@ class Harness:
         raise self._first_failure() or finding.failure()
 
     def _kill_all(self) -> None:
+        self._stop_observers()
         for child in self._children:
             process = child.process
             if process.exitcode is None and process.pid is not None:

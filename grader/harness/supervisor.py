@@ -75,6 +75,7 @@ class _SupervisedMixin:
         config = self._harness_config
         _bootstrap_child(config)
         if config.use_gate and self._harness_gate is not None:
+            emit(config, "arrive")  # alive and waiting: the proof that the processes overlapped
             self._harness_arrivals.release()
             self._harness_gate.wait(config.gate_timeout)
         emit(config, "run", name=self.name)  # type: ignore[attr-defined]

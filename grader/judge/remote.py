@@ -28,6 +28,7 @@ from grader.harness.analysis import (
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
+from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.sandbox.wire import ProtocolError, decode_value
 
 _EXCEPTIONS = {
@@ -310,6 +311,10 @@ class RemoteHarness:
         self._ref.substitute(module)
         return module
 
+    def observe_total(self, values: Any, locks: Any, what: str) -> None:
+        """Have an observer check, while the run goes on, that the sum of `values` holds."""
+        self._ref.observe_total(values, locks, what)
+
     # -- the judge's verdict ---------------------------------------------------------------
     def events(self) -> list[dict[str, object]]:
         reader = JournalReader(self.journal_dir)
@@ -319,8 +324,18 @@ class RemoteHarness:
     def findings(self, *, settle: bool = True) -> list[Finding]:
         if settle and not self._closed:
             self._ref.settle()
-        return run_findings(self.events(), require_concurrency=self.require_concurrency,
-                            require_join=self.require_join)
+        events = self.events()
+        return run_findings(events, require_concurrency=self.require_concurrency,
+                            require_join=self.require_join) + atomicity_findings(events)
+
+    def require_processes(self, expected: int, what: str, *, work: bool = True) -> None:
+        """Fail unless the journal shows `expected` child processes that ran at the same time
+        and (if `work`) changed the shared data, with the parent not doing it for them."""
+        if not self._closed:
+            self._ref.settle()
+        finding = most_telling(concurrency_findings(self.events(), expected, what, work=work))
+        if finding is not None:
+            raise finding.failure()
 
     def check(self, ignore: Iterable[str] = (), only: Iterable[str] | None = None) -> None:
         """Raise the most telling finding of this run's journal, if there is one."""

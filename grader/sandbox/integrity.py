@@ -31,7 +31,9 @@ _STDLIB_CLASSES = (
 )
 # Globals the harness itself rebinds while it runs (per-process state).
 _MUTABLE = {("grader.harness.runtime", "_STATE")}
-Fingerprint = dict[tuple[str, str], int]
+# The objects themselves, not their ids: an id can be reused by the replacement once the
+# original is freed.
+Fingerprint = dict[tuple[str, str], object]
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -48,23 +50,23 @@ def _harness_modules(packages: tuple[str, ...]) -> list[Any]:
 
 def _class_entries(owner: str, cls: type, into: Fingerprint) -> None:
     for key, value in list(vars(cls).items()):
-        into[(f"{owner}.{cls.__qualname__}", key)] = id(value)
+        into[(f"{owner}.{cls.__qualname__}", key)] = value
 
 
 def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
-    """Identity of every global of the harness's modules, every attribute of their classes, and
+    """Every global of the harness's modules, every attribute of their classes, and
     the standard-library functions the instruments call."""
     prints: Fingerprint = {}
     for module in _harness_modules(packages):
         for key, value in list(vars(module).items()):
             if (module.__name__, key) in _MUTABLE:
                 continue
-            prints[(module.__name__, key)] = id(value)
+            prints[(module.__name__, key)] = value
             if isinstance(value, type) and value.__module__ == module.__name__:
                 _class_entries(module.__name__, value, prints)
     for module, names in _STDLIB:
         for name in names:
-            prints[(module.__name__, name)] = id(getattr(module, name, None))
+            prints[(module.__name__, name)] = getattr(module, name, None)
     for cls in _STDLIB_CLASSES:
         _class_entries(cls.__module__, cls, prints)
     return prints
@@ -74,5 +76,6 @@ def changed(before: Fingerprint, packages: tuple[str, ...] = HARNESS) -> list[st
     """What was replaced or removed since `before` (new globals of the harness are fine: lazy
     imports add some)."""
     now = fingerprint(packages)
-    return sorted(f"{owner}.{name}" for (owner, name), ident in before.items()
-                  if now.get((owner, name)) != ident)[:5]
+    missing = object()
+    return sorted(f"{owner}.{name}" for (owner, name), value in before.items()
+                  if now.get((owner, name), missing) is not value)[:5]

@@ -1,0 +1,151 @@
+"""The student host end to end: confinement, the protocol, and what comes back to the judge."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.feedback import StudentFailure
+from grader.judge.remote import StudentError, StudentHost
+from grader.sandbox import landlock
+
+LINUX_SANDBOX = sys.platform.startswith("linux") and landlock.abi_version() >= 1
+
+
+def host_for(tmp_path: Path, source: str) -> StudentHost:
+    target = tmp_path / "exercises"
+    target.mkdir()
+    (target / "student.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    return StudentHost(target, call_timeout=20)
+
+
+def test_calls_return_plain_data_and_exceptions_keep_their_kind(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        def add(a, b):
+            return a + b
+
+        def refuse(x):
+            raise ValueError(f"no {x}")
+    """)
+    try:
+        mod = host.module("student")
+        assert mod.add(2, 3) == 5 and mod.add([1], [2]) == [1, 2]
+        with pytest.raises(ValueError, match="no 7") as raised:
+            mod.refuse(7)
+        assert isinstance(raised.value, StudentError) and raised.value.site.line == 6
+    finally:
+        host.close()
+
+
+def test_the_host_holds_no_descriptor_of_the_judge(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()  # stands for the results pipe
+    host = host_for(tmp_path, """
+        import os
+
+        def descriptors():
+            return sorted(int(fd) for fd in os.listdir("/dev/fd"))
+    """)
+    try:
+        fds = host.module("student").descriptors()
+        assert write_end not in fds or os.name != "posix", fds
+        assert len(fds) <= 6, fds  # stdin, stdout, stderr, the request pipe, the listing itself
+    finally:
+        host.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.skipif(not LINUX_SANDBOX, reason="Landlock is a Linux kernel feature")
+def test_the_host_may_write_only_in_its_sandbox(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    host = host_for(tmp_path, """
+        import os, tempfile
+
+        def write(path):
+            try:
+                with open(path, "w") as out:
+                    out.write("x")
+                return "written"
+            except OSError as error:
+                return type(error).__name__
+
+        def scratch():
+            return write(os.path.join(tempfile.gettempdir(), "mine.txt"))
+    """)
+    try:
+        mod = host.module("student")
+        assert mod.write(str(outside)) == "PermissionError" and not outside.exists()
+        assert mod.scratch() == "written"
+    finally:
+        host.close()
+
+
+@pytest.mark.skipif(not LINUX_SANDBOX or landlock.abi_version() < 6, reason="Landlock signal scoping: Linux 6.12+")
+def test_the_host_cannot_signal_the_judge(tmp_path: Path) -> None:
+    host = host_for(tmp_path, f"""
+        import os, signal
+
+        def poke():
+            try:
+                os.kill({os.getpid()}, signal.SIGUSR2)
+                return "sent"
+            except OSError as error:
+                return type(error).__name__
+    """)
+    try:
+        assert host.module("student").poke() == "PermissionError"
+    finally:
+        host.close()
+
+
+def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        import gc
+        from multiprocessing.connection import Connection
+
+        for obj in gc.get_objects():
+            if isinstance(obj, Connection):
+                try:
+                    obj.send_bytes(b'{"value": {"forged": true}}')
+                except OSError:
+                    pass
+    """)
+    try:
+        with pytest.raises(StudentFailure) as failure:
+            host.module("student")
+        assert failure.value.concept == "interference"
+    finally:
+        host.close()
+
+
+def test_a_host_that_exits_fails_the_call(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        import os
+
+        def leave():
+            os._exit(0)
+    """)
+    try:
+        with pytest.raises(StudentFailure, match="ended .exit code 0."):
+            host.module("student").leave()
+    finally:
+        host.close()
+
+
+def test_a_host_that_hangs_is_stopped_with_the_line_it_was_at(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        def hang():
+            while True: pass
+    """)
+    host.client.call_timeout = 2
+    try:
+        with pytest.raises(StudentFailure) as failure:
+            host.module("student").hang()
+        assert failure.value.concept == "did not finish"
+        assert "the main process was at exercises/student.py:3" in failure.value.message
+    finally:
+        host.close()

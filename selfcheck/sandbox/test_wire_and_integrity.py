@@ -1,0 +1,88 @@
+"""The protocol and the tamper check, each proven on what it must refuse and what it must accept."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from grader.sandbox import integrity
+from grader.sandbox.wire import (
+    MAX_REPLY,
+    ProtocolError,
+    decode_value,
+    encode_reply,
+    parse_reply,
+    reply_value,
+)
+
+
+def _roundtrip(value):
+    kept = []
+    encoded = json.loads(reply_value(value, lambda obj: kept.append(obj) or len(kept)))["value"]
+    return decode_value(encoded, lambda n, t, r, c: ("ref", n, t)), kept
+
+
+def test_plain_values_come_back_as_values() -> None:
+    value = {"a": [1, (2, 3.5), None, True, "x"], 7: 2**70, "inf": float("inf")}
+    decoded, kept = _roundtrip(value)
+    assert decoded == value and not kept
+    assert type(decoded["a"][1]) is tuple and decoded["a"][4] == "x"
+
+
+def test_objects_and_lying_subclasses_stay_in_the_host() -> None:
+    class Always(int):
+        def __eq__(self, other):
+            return True
+
+    decoded, kept = _roundtrip([Always(3), object()])
+    assert [d[0] for d in decoded] == ["ref", "ref"] and decoded[0][2] == "Always"
+    assert decoded[0] != 3 and len(kept) == 2
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"value": 1, "ok": 2}', b'{"pickle": "x"}'])
+def test_replies_of_the_wrong_shape_are_refused(raw: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse_reply(raw)
+
+
+@pytest.mark.parametrize("value", [{"ref": "1", "type": "x", "repr": "", "callable": False},
+                                   {"set": [1]}, {"dict": [[[1], 2]]}, {"int": "12a"}, {"float": "1e5"}])
+def test_values_the_protocol_does_not_know_are_refused(value) -> None:
+    with pytest.raises(ProtocolError):
+        decode_value(value, lambda *a: a)
+
+
+def test_a_reply_too_large_becomes_an_error_not_a_flood() -> None:
+    reply = json.loads(encode_reply({"value": "x" * (MAX_REPLY + 10)}))
+    assert "error" in reply and "too large" in reply["error"]["message"]
+
+
+def _victim() -> int:
+    return 1
+
+
+def test_the_fingerprint_notices_a_replaced_function_even_at_the_same_address() -> None:
+    before = integrity.fingerprint()
+    assert integrity.changed(before) == []
+    original = os.write
+    os.write = lambda fd, data: len(data)  # what a cheat does to silence the journal
+    try:
+        assert "os.write" in integrity.changed(before)
+    finally:
+        os.write = original
+    assert integrity.changed(before) == []
+
+
+def test_the_fingerprint_notices_a_replaced_method_of_the_harness() -> None:
+    from grader.harness import guarded
+
+    before = integrity.fingerprint()
+    original = guarded._Guarded.__dict__["_access"]
+    guarded._Guarded._access = lambda self, op, location: None
+    try:
+        assert any("_Guarded._access" in change for change in integrity.changed(before))
+    finally:
+        guarded._Guarded._access = original
+    assert integrity.changed(before) == []
