@@ -1,3 +1,3 @@
 """Root conftest: loads the grading plugin (--target, --start-method and the harness fixtures)."""
 
-pytest_plugins = ["grader.pytest_plugin"]
+pytest_plugins = ["grader.judge.plugin"]

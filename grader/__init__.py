@@ -1,8 +1,11 @@
 """Grading harness and tools for the multiprocessing exercises.
 
 Subpackages and modules:
+  judge/          the pytest process that judges: plugin, proxies, checks, verdicts, results
+  sandbox/        the student host: the only place student code runs, confined
   harness/        instruments that make concurrency bugs deterministic and explain them
   metadata        reads info.toml, the single source of truth for the exercise set
   feedback        the failure type the suites raise, carrying the student's file and line
-  pytest_plugin   --target / --start-method options and the fixtures the suites use
+  cli, grading, runner, scoring, formats/   `python -m grader`: run suites, score, report
+  workflow, release, integrity, batch       the instructor's tools
 """

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.judge.results_channel import ResultsPipe
 from grader.processes import process_table
-from grader.results_channel import ResultsPipe
 
 GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
@@ -88,7 +88,7 @@ def pytest_command(test_file: str, target: Path, results: ResultsPipe, root: Pat
     return [
         sys.executable, "-m", "pytest", test_file,
         "--target", str(target),
-        "-p", "grader.results_plugin",
+        "-p", "grader.judge.results_plugin",
         *results.arguments(),
         "--grader-stack-file", str(stack_file),
         "--grader-root", str(root),

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.results_channel import ResultsPipe
+from grader.judge.results_channel import ResultsPipe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def run_suite(suites: list[str], target: Path, *extra: str, timeout: float = 600
     results = ResultsPipe()
     command = [
         sys.executable, "-m", "pytest", *suites, "--target", str(target), "-q",
-        "-p", "no:cacheprovider", "-p", "grader.results_plugin", *results.arguments(),
+        "-p", "no:cacheprovider", "-p", "grader.judge.results_plugin", *results.arguments(),
         "--grader-root", str(REPO), *extra,
     ]
     try:

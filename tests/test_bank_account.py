@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks import (
+from grader.harness import Pauses
+from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
+from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
@@ -21,9 +23,7 @@ from grader.checks import (
     site_of,
     start_method_plan,
 )
-from grader.harness import Pauses
-from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
+from grader.sandbox.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
 
 MODULE = "bank_account"
 BAD_AMOUNTS = (0, -5, 2.5, "10", None)

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks import (
+from grader.harness import Pauses
+from grader.harness.findings import ATOMICITY, DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
+from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
@@ -24,9 +26,7 @@ from grader.checks import (
     site_of,
     start_method_plan,
 )
-from grader.harness import Pauses
-from grader.harness.findings import ATOMICITY, DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
-from grader.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
+from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
 MODULE = "deadlock_fix"
 HYPOTHESIS = property_settings(max_examples=8)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import require
 from grader.feedback import Site
 from grader.harness.runtime import display_path
+from grader.judge.checks import require
 
 MODULE = "lesson_questions"
 pytestmark = pytest.mark.timeout(30)  # no processes here: anything slower is stuck

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks import (
+from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
+from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
     property_settings,
@@ -19,7 +20,6 @@ from grader.checks import (
     site_of,
     start_method_plan,
 )
-from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 
 MODULE = "locked_increment"
 

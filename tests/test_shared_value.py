@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
+from grader.judge.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
 
 MODULE = "shared_value"
 

@@ -254,7 +254,7 @@ def _lockset(events: list[Event]) -> list[Finding]:
         if event["k"] in ("lock", "acquire", "wait"):
             names[str(event["lock"])] = str(event["name"])
             continue
-        if event["k"] != "access":
+        if event["k"] != "access" or event.get("lockset") is False:
             continue
         location = str(event["loc"])
         held = set(event["held"])  # type: ignore[call-overload]

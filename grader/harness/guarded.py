@@ -38,16 +38,18 @@ class _Guarded:
                 harness._on_parent_access(op, location, site)  # type: ignore[attr-defined]
             return
         state = process_state()
-        if config.check_locks:
-            emit(
-                config,
-                "access",
-                op=op,
-                loc=location,
-                held=[held.uid for held in state.held],
-                hold=state.holds_started if state.held else 0,
-                site=site_to_json(site),
-            )
+        # Journaled even when locks are not checked: the judge's proof that the children did
+        # the work reads these too ("lockset": false keeps them out of the lockset rule).
+        emit(
+            config,
+            "access",
+            op=op,
+            loc=location,
+            held=[held.uid for held in state.held],
+            hold=state.holds_started if state.held else 0,
+            site=site_to_json(site),
+            **({} if config.check_locks else {"lockset": False}),
+        )
         if op == "write" and not state.held:
             _pause(config.pauses.before_unlocked_write)
 

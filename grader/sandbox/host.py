@@ -141,7 +141,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         stacks = open(os.path.join(settings.sandbox_dir, HOST_STACK_FILE), "w")  # noqa: SIM115
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
     import grader.harness  # noqa: F401 - everything the host will use, loaded before the fingerprint
-    import grader.workers  # noqa: F401
+    import grader.sandbox.workers  # noqa: F401
 
     host = Host(settings)
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,

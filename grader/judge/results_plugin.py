@@ -1,8 +1,8 @@
 """pytest plugin that records each test's outcome for the grader, one JSON line per event.
 
-The grader runs every suite in its own pytest process (`-p grader.results_plugin
+The grader runs every suite in its own pytest process (`-p grader.judge.results_plugin
 --grader-results-fd N`) and reads these events from a pipe only this process holds (see
-`grader.results_channel`) instead of pytest's terminal output, which is meant for developers.
+`grader.judge.results_channel`) instead of pytest's terminal output, which is meant for developers.
 Events are written one at a time, so whatever finished before the grader had to stop an
 overrunning suite is still there to be scored.
 
@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from grader.judge.explain import explain
-from grader.results_channel import OPTION, open_writer
+from grader.judge.results_channel import OPTION, open_writer
 
 MAX_MESSAGE = 2000  # characters of a failure message kept; the rest is cut with a note
 _TIMEOUT_RE = re.compile(r"Timeout \(>([0-9.]+)s\) from pytest-timeout")
