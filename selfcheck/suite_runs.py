@@ -7,6 +7,7 @@ results plugin, so every test's status and diagnosed concept can be asserted on.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,10 @@ FAMILIES = {
 }
 
 
+LEAK_MARKERS = ("Traceback (most recent call last)", "ExceptionGroup", "FlakyFailure", "grader/harness/",
+                "grader/judge/", "grader/sandbox/", "site-packages/", "_pytest/")
+
+
 @dataclass
 class SuiteRun:
     """The outcome of one suite run: per-test status and concept, plus pytest's output."""
@@ -49,6 +54,16 @@ class SuiteRun:
 
     def diagnoses(self, concept: str) -> bool:
         return bool(self.concepts & FAMILIES.get(concept, {concept}))
+
+    def leaks(self) -> list[str]:
+        """What a student must never see in a failure: a traceback, an exception group, a frame
+        of the judge, the harness or a library (in the results or pytest's failure reports)."""
+        failures = ""
+        if "= FAILURES =" in self.output:
+            failures = self.output.split("= FAILURES =", 1)[1]
+            failures = re.split(r"=+ (?:warnings summary|short test summary info)", failures, maxsplit=1)[0]
+        texts = [failures, *(str(r.get("message") or "") for r in self.failed)]
+        return sorted({marker for marker in LEAK_MARKERS for text in texts if marker in text})
 
     def summary(self) -> str:
         lines = [f"exit {self.returncode}"]

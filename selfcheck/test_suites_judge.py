@@ -67,6 +67,7 @@ def test_every_stub_fails_its_suite_with_the_diagnosis_it_teaches(exercise) -> N
     run = run_suite([exercise.test_file], REPO / "exercises")
     assert run.failed, f"the {exercise.module} stub passes its suite"
     assert run.diagnoses(STUB_LESSONS[exercise.module]), run.summary()
+    assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"
 
 
 # The whole corpus runs in the first variant test's setup (session fixture): allow for it.
@@ -79,3 +80,4 @@ def test_variant_gets_the_verdict_it_deserves(variant_runs: dict[str, SuiteRun],
     else:
         assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
         assert run.diagnoses(str(variant.concept)), run.summary()
+        assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"

@@ -74,7 +74,7 @@ class _RequestPickler(pickle.Pickler):
 class HostClient:
     """One student host: requests with deadlines, and a teardown that leaves nothing running."""
 
-    def __init__(self, target_dir: Path, *, call_timeout: float = 40.0) -> None:
+    def __init__(self, target_dir: Path, *, call_timeout: float = 25.0) -> None:
         self.target_dir = target_dir
         self.call_timeout = call_timeout
         self.sandbox_dir = tempfile.mkdtemp(prefix="mp-sandbox-")

@@ -168,7 +168,7 @@ class StudentModule(RemoteObject):
 class StudentHost:
     """One test's host, with what the judge knows of it: its harnesses and their journals."""
 
-    def __init__(self, target_dir: Path, *, call_timeout: float = 40.0) -> None:
+    def __init__(self, target_dir: Path, *, call_timeout: float = 25.0) -> None:
         self.target_dir = target_dir
         self.client = HostClient(target_dir, call_timeout=call_timeout)
         self.harnesses: list[RemoteHarness] = []

@@ -13,7 +13,6 @@ Layers, each useful on its own:
 from __future__ import annotations
 
 import os
-import pwd
 import signal
 import stat
 import sys
@@ -91,6 +90,8 @@ def _drop_privileges(settings: SandboxSettings, report: Confinement) -> None:
     if unreadable:
         report.notes.append(f"stayed root: {SANDBOX_USER} cannot read {unreadable[0]}")
         return
+    import pwd  # POSIX only, like running as root
+
     try:
         entry = pwd.getpwnam(settings.user)
     except KeyError:
