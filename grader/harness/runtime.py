@@ -57,6 +57,7 @@ class RunConfig:
     gate_timeout: float = 2.0
     hard_deadline: float = 0.0  # time.time() after which a child ends itself, whatever it does
     substitute_modules: tuple[str, ...] = ()
+    private_fds: tuple[int, ...] = ()  # the host's channel to the judge: closed in every child
 
 
 @dataclass

@@ -84,6 +84,7 @@ class Harness:
         require_concurrency: bool = True,
         require_join: bool = True,
         journal_dir: str | None = None,
+        private_fds: tuple[int, ...] = (),
     ) -> None:
         self.ctx = multiprocessing.get_context(start_method)
         self.start_method = self.ctx.get_start_method()
@@ -103,6 +104,7 @@ class Harness:
             pauses=pauses if pauses is not None else Pauses(),
             use_gate=use_gate,
             hard_deadline=time.time() + deadline * 3 + 30,
+            private_fds=tuple(private_fds),
         )
         self._gate = self.ctx.Event() if use_gate else None
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None

@@ -123,6 +123,11 @@ def _journal_crash(config: RunConfig, error: BaseException) -> None:
 
 
 def _bootstrap_child(config: RunConfig) -> None:
+    for fd in config.private_fds:  # a forked child inherits the host's channel to the judge
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     if hasattr(os, "setpgid"):
         try:
             os.setpgid(0, 0)

@@ -12,6 +12,7 @@ import ast
 import builtins
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
+from grader.processes import process_table
 from grader.sandbox.wire import ProtocolError, decode_value
 
 _EXCEPTIONS = {
@@ -36,6 +38,7 @@ _EXCEPTIONS = {
     if isinstance(value, type) and issubclass(value, Exception)
 }
 _ERROR_CLASSES: dict[tuple[str, str], type] = {}
+SETTLE_SECONDS = 15.0  # after the host says a run has settled, how long its children may take
 
 
 class StudentError(Exception):
@@ -322,20 +325,46 @@ class RemoteHarness:
         return reader.events
 
     def findings(self, *, settle: bool = True) -> list[Finding]:
-        if settle and not self._closed:
-            self._ref.settle()
-        events = self.events()
-        return run_findings(events, require_concurrency=self.require_concurrency,
-                            require_join=self.require_join) + atomicity_findings(events)
+        events, late = self._settled_events() if settle else (self.events(), [])
+        return (run_findings(events, require_concurrency=self.require_concurrency,
+                             require_join=self.require_join) + atomicity_findings(events) + late)
 
     def require_processes(self, expected: int, what: str, *, work: bool = True) -> None:
         """Fail unless the journal shows `expected` child processes that ran at the same time
         and (if `work`) changed the shared data, with the parent not doing it for them."""
-        if not self._closed:
-            self._ref.settle()
-        finding = most_telling(concurrency_findings(self.events(), expected, what, work=work))
+        events, late = self._settled_events()
+        finding = most_telling(late + concurrency_findings(events, expected, what, work=work))
         if finding is not None:
             raise finding.failure()
+
+    def _settled_events(self) -> tuple[list[dict[str, object]], list[Finding]]:
+        """The journal once every child has ended. The host says when the run has settled, but
+        the host runs student code: the judge checks for itself that no child still runs (and
+        stops the run, as too slow, if one does past the deadline) before it reads a verdict."""
+        if not self._closed:
+            self._ref.settle()
+        end = time.monotonic() + SETTLE_SECONDS
+        while True:
+            events = self.events()
+            table = process_table()
+            if table is None:
+                return events, []
+            alive = {p.pid for p in table}
+            running = [c for c in children_of(events) if c.pid in alive and c.ended_t is None]
+            if not running:
+                return events, []
+            if time.monotonic() > end:
+                self.host.client.dump_stacks()
+                stuck = self.host._where_stuck()
+                self.host.client.kill_tree()
+                return self.events(), [Finding(
+                    TOO_SLOW,
+                    f"{len(running)} process(es) were still running after the run should have "
+                    "ended, so they were stopped.",
+                    next((site for _, site in stuck if site is not None), None),
+                    tuple(f"{name} was at {site}" for name, site in stuck),
+                )]
+            time.sleep(0.05)
 
     def check(self, ignore: Iterable[str] = (), only: Iterable[str] | None = None) -> None:
         """Raise the most telling finding of this run's journal, if there is one."""

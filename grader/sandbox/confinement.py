@@ -137,13 +137,13 @@ def confine_host(settings: SandboxSettings, keep_fds: set[int]) -> Confinement:
 
         resource.setrlimit(resource.RLIMIT_FSIZE, (settings.file_size_limit, settings.file_size_limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
-    scratch = os.path.join(settings.sandbox_dir, "tmp")
+    _drop_privileges(settings, report)
+    scratch = os.path.join(settings.sandbox_dir, "tmp")  # made by whoever the host now is
     os.makedirs(scratch, exist_ok=True)
     os.environ["TMPDIR"] = scratch
     import tempfile
 
     tempfile.tempdir = None
-    _drop_privileges(settings, report)
     if sys.platform.startswith("linux"):
         import ctypes
 

@@ -46,8 +46,9 @@ class _RequestUnpickler(pickle.Unpickler):
 class Host:
     """The table of objects the judge holds references to, and the request handlers."""
 
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, private_fds: tuple[int, ...] = ()) -> None:
         self.settings = settings
+        self.private_fds = private_fds
         self.student_dirs = (str(os.path.realpath(settings.target_dir)),)
         self.objects: dict[int, Any] = {}
         self._next = 1
@@ -117,7 +118,8 @@ class Host:
         from grader.harness import Harness
 
         os.makedirs(journal_dir, exist_ok=True)
-        harness = Harness(start_method, self.student_dirs, journal_dir=journal_dir, **options)
+        harness = Harness(start_method, self.student_dirs, journal_dir=journal_dir,
+                          private_fds=self.private_fds, **options)
         return reply_value(harness, self.keep)
 
     def op_drop(self, numbers: list[int]) -> bytes:
@@ -143,7 +145,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     import grader.harness  # noqa: F401 - everything the host will use, loaded before the fingerprint
     import grader.sandbox.workers  # noqa: F401
 
-    host = Host(settings)
+    host = Host(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
                                                "notes": confinement.notes}}))

@@ -34,7 +34,8 @@ class _RulesetAttr(ctypes.Structure):
 
 
 class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
+    # The kernel's struct is packed (12 bytes) and reads only those; without packing the
+    # same two fields sit at the same offsets, with padding after them.
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
