@@ -217,3 +217,29 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+GRADER_FIXTURE = REPO_ROOT / "selfcheck" / "grader" / "fixtures" / "repo"
+
+
+def make_graded_source(root: Path) -> Path:
+    """An instructor repository around the grader's fixture exercise set (selfcheck/grader):
+    three exercises with several tests each, so partial credit shows, graded in about a second.
+    Its submissions stay out (tests copy them in as a student's commits)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "submissions", "grading-results")
+    shutil.copytree(GRADER_FIXTURE, root, ignore=ignore)
+    shutil.copytree(REPO_ROOT / "grader", root / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "LICENSE", ".gitignore"):
+        shutil.copy2(REPO_ROOT / name, root / name)
+    return root
+
+
+def submission(name: str) -> Path:
+    """One of the grader fixture's submissions (partial, syntax_error, ...)."""
+    return GRADER_FIXTURE / "submissions" / name
+
+
+@pytest.fixture(scope="session")
+def graded_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_graded_source(tmp_path_factory.mktemp("graded-source") / "repo")
