@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -165,25 +166,47 @@ def test_reporter_standin_sums_test_scores_and_fails_on_fail_or_error() -> None:
     assert code == 1
 
 
-@pytest.mark.slow
-def test_the_real_exercise_set_through_the_workflow(setup_python: Path, tmp_path: Path) -> None:
-    """This repository's five exercises: stubs, solutions and a partial submission (the
-    solutions of the first two exercises, the rest as given); reporter total == grader total."""
-    template = build_release(REPO_ROOT, tmp_path / "template").root
+@pytest.fixture(scope="session")
+def real_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_release(REPO_ROOT, tmp_path_factory.mktemp("real") / "template").root
+
+
+def real_partial(destination: Path) -> Path:
+    """A partially correct submission of the real set: the first two exercises solved, the
+    third with a lock but an unguarded withdrawal (partial credit within it), the rest stubs."""
     exercises = load_exercises(REPO_ROOT / "info.toml")
-    partial = tmp_path / "partial"
-    partial.mkdir()
+    destination.mkdir()
     for exercise in exercises[:2]:
-        shutil.copy2(REPO_ROOT / "solutions" / f"{exercise.module}.py", partial)
+        shutil.copy2(REPO_ROOT / "solutions" / f"{exercise.module}.py", destination)
+    corpus = tomllib.loads((REPO_ROOT / "selfcheck/variants/bank_account.toml").read_text())
+    (variant,) = [v for v in corpus["variant"] if v["name"] == "withdraw_check_outside_lock"]
+    code = (REPO_ROOT / "solutions/bank_account.py").read_text(encoding="utf-8")
+    for edit in variant["edit"]:
+        assert code.count(edit["old"]) == 1, edit["old"]
+        code = code.replace(edit["old"], edit["new"])
+    (destination / "bank_account.py").write_text(code, encoding="utf-8")
+    return destination
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("case", ["stubs", "solutions", "partial"])
+def test_the_real_exercise_set_through_the_workflow(case: str, real_template: Path,
+                                                    setup_python: Path, tmp_path: Path) -> None:
+    """This repository's five exercises; the reporter's total is the grader's."""
+    exercises = load_exercises(REPO_ROOT / "info.toml")
+    files = {"stubs": None, "solutions": REPO_ROOT / "solutions",
+             "partial": real_partial(tmp_path / "partial")}[case]
+    workspace = checkout(real_template, tmp_path / "student", files)
+    job = run_workflow(workspace, setup_python, tmp_path / "runner")
+    check_graded_once(job)
+    graded = grader_total(job)
     maximum = float(sum(e.points for e in exercises))
-    for case, files in (("stubs", None), ("solutions", REPO_ROOT / "solutions"),
-                        ("partial", partial)):
-        workspace = checkout(template, tmp_path / case, files)
-        job = run_workflow(workspace, setup_python, tmp_path / f"runner-{case}")
-        check_graded_once(job)
-        graded = grader_total(job)
-        assert graded[1] == maximum
-        assert round(reporter_total(job)[0], 2) == graded[0], case
-        expected = {"stubs": 0.0, "solutions": maximum,
-                    "partial": float(sum(e.points for e in exercises[:2]))}[case]
-        assert graded[0] == expected, (case, job.step("Grade").stdout)
+    if case == "partial":  # more than the two solved exercises, less than the third as well
+        low = float(sum(e.points for e in exercises[:2]))
+        assert low < graded[0] < low + exercises[2].points, job.step("Grade").stdout
+    else:
+        assert graded == ({"stubs": 0.0, "solutions": maximum}[case], maximum), (
+            job.step("Grade").stdout)
+    assert round(reporter_total(job)[0], 2) == graded[0]
+    print(f"{case}: grader {graded}, reporter {reporter_total(job)}")
