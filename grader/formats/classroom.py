@@ -7,14 +7,18 @@ status is `fail` or `error`. Writing one such result per exercise from a single 
 the grader's per-test scores, lets partial credit reach the reporter's total without grading twice.
 
 The reporter sums test scores, not exercise scores, so each runner's tests must add up to the
-exercise's score exactly: scores are counted in hundredths, a failed guard carries what it cost
-as a negative score, and the rounding hundredths go to one test.
+exercise's score exactly: scores are counted in hundredths, the rounding hundredths go to one
+test, and what a failed guard cost is taken from the tests that earned. The reporter sums them
+as JavaScript numbers, one after the other, where 3.33 + 3.33 + 3.34 is not 10: each score is
+chosen so that the running sum ends on the double nearest the grader's total, so the notices
+print the grader's total exactly (`100`, not `99.99999999999997`).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,44 +50,122 @@ def _cents(value: float) -> int:
     return int(round(value * 100))
 
 
-def test_cents(exercise: ExerciseResult) -> list[tuple[TestResult, int]]:
-    """The counted tests with their scores in hundredths, adding up to the exercise's score."""
+def cents_per_test(exercise: ExerciseResult) -> list[tuple[TestResult, int]]:
+    """The counted tests with their scores in hundredths, adding up to the exercise's score.
+
+    Rounding hundredths go to the last test that earned; points lost beyond the tests' own (a
+    failed guard, info.toml `guards`) are taken from the tests that earned, last first, so no
+    score is negative (which keeps the reporter's running sum exact, see summed_scores).
+    """
     counted = [t for t in exercise.tests if t.status != SKIPPED]
     cents = [_cents(t.score) for t in counted]
     residue = _cents(exercise.score) - sum(cents)
-    if residue and counted:
-        failed_guards = [i for i, t in enumerate(counted)
-                         if t.max_score == 0 and t.status != PASSED]
-        earners = [i for i, c in enumerate(cents) if c > 0]
-        if residue < 0 and failed_guards:  # what breaking the given code cost
-            index = failed_guards[0]
-        else:  # rounding: a hundredth here and there, on the last test that earned
-            index = earners[-1] if earners else len(counted) - 1
-        cents[index] += residue
+    earners = [i for i, c in enumerate(cents) if c > 0]
+    if residue > 0 and counted:
+        cents[earners[-1] if earners else len(counted) - 1] += residue
+    for index in reversed(earners):
+        if residue >= 0:
+            break
+        taken = min(cents[index], -residue)
+        cents[index] -= taken
+        residue += taken
     return list(zip(counted, cents, strict=True))
 
 
-def _message(test: TestResult, cents: int) -> str:
+def _step(running: float, target: float) -> float | None:
+    """A double d with running + d == target (JavaScript's addition), None when there is none
+    (a tie that rounds to the other neighbour)."""
+    d = target - running
+    for _ in range(8):
+        total = running + d
+        if total == target:
+            return d
+        d = math.nextafter(d, math.inf if total < target else -math.inf)
+    return None
+
+
+def _land(values: list[float], targets: list[float]) -> None:
+    """Make the last of `values` take the running sum exactly onto the last target, nudging
+    the one before it when no double does (the sum stays within an ulp of each target)."""
+    running = sum_like_javascript(values[:-1])
+    direct = _step(running, targets[-1])
+    if direct is not None:
+        values[-1] = direct
+        return
+    earlier = [i for i, value in enumerate(values[:-1]) if value > 0]
+    before = earlier[-1] if earlier else len(values) - 2
+    for k in range(1, 64):
+        for sign in (1.0, -1.0):
+            nudged = values[before]
+            for _ in range(k):
+                nudged = math.nextafter(nudged, sign * math.inf)
+            running = sum_like_javascript([*values[:before], nudged, *values[before + 1:-1]])
+            last = _step(running, targets[-1])
+            if last is not None:
+                values[before], values[-1] = nudged, last
+                return
+    raise ArithmeticError(f"no doubles sum to {targets[-1]!r}")
+
+
+def sum_like_javascript(values: Sequence[float]) -> float:
+    """0 + v1 + v2 + ..., left to right in doubles, as the reporter's reduce does."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+def summed_scores(exercises: Sequence[ExerciseResult]) -> list[list[tuple[TestResult, float]]]:
+    """Per exercise, its tests with the score to write: hundredths adding up to the exercise's
+    score, as doubles whose left-to-right sum over all runners is the grader's total exactly
+    (and, where a double allows it, its running total at every test)."""
+    per_exercise = [cents_per_test(e) for e in exercises]
+    values: list[float] = []
+    targets: list[float] = []
+    cents_total = 0
+    for exercise, tests in zip(exercises, per_exercise, strict=True):
+        if not exercise.max_score:  # the reporter skips runners without a max_score
+            continue
+        for _, cents in tests:
+            cents_total += cents
+            target = cents_total / 100
+            running = sum_like_javascript(values)
+            step = _step(running, target)
+            values.append(step if step is not None else target - running)
+            targets.append(target)
+    if len(values) >= 2:
+        _land(values, targets)
+    chosen = iter(values)
+    return [[(test, next(chosen) if exercise.max_score else cents / 100) for test, cents in tests]
+            for exercise, tests in zip(exercises, per_exercise, strict=True)]
+
+
+def _message(test: TestResult) -> str:
     parts = []
     if test.location and test.status != PASSED:
         parts.append(f"At {test.location}:")
     if test.message and test.status != PASSED:
         parts.append(test.message)
-    if cents < 0:
-        parts.append(f"This checks code you were given: breaking it cost {-cents / 100:g} points.")
+    if test.max_score == 0 and test.status not in (PASSED, SKIPPED):
+        parts.append("This checks code you were given: breaking it costs what a test earns "
+                     "(taken from this exercise's passing tests).")
     return "\n".join(parts)
 
 
-def runner_result(exercise: ExerciseResult, test_file: str | None = None) -> dict[str, Any]:
-    """One exercise as the reporter reads a runner's result (before base64)."""
+def runner_result(exercise: ExerciseResult, test_file: str | None = None,
+                  scores: Sequence[tuple[TestResult, float]] | None = None) -> dict[str, Any]:
+    """One exercise as the reporter reads a runner's result (before base64); `scores` from
+    summed_scores, else the tests' hundredths."""
+    if scores is None:
+        scores = [(test, cents / 100) for test, cents in cents_per_test(exercise)]
     tests = []
-    for test, cents in test_cents(exercise):
+    for test, score in scores:
         node = f"{test_file}::{test.name}" if test_file else test.name
         tests.append({
             "name": f"{exercise.name}: {test.name}",
             "status": _TEST_STATUS.get(test.status, "error"),
-            "score": cents / 100,
-            "message": _message(test, cents),
+            "score": score,
+            "message": _message(test),
             "test_code": f"python -m pytest {shlex.quote(node)}" if test_file else "",
             "filename": test.file or "",
             "line_no": test.line or 0,
@@ -106,8 +188,8 @@ def encode(result: dict[str, Any]) -> str:
 def step_outputs(report: GradeReport, test_files: dict[str, str] | None = None) -> dict[str, str]:
     """Output name (the runner id) -> encoded result, one per exercise, in info.toml order."""
     files = test_files or {}
-    return {runner_id(e.name): encode(runner_result(e, files.get(e.name)))
-            for e in report.exercises}
+    return {runner_id(e.name): encode(runner_result(e, files.get(e.name), scores))
+            for e, scores in zip(report.exercises, summed_scores(report.exercises), strict=True)}
 
 
 def append_step_outputs(outputs: dict[str, str], path: Path) -> None:
