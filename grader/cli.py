@@ -9,7 +9,7 @@ With --classroom (the workflow's one grading step) a finished grading exits 0: t
 reads its outputs passes or fails the job.
 
 Subcommands: `check` (grader.dev_check: stubs fail, solutions pass), and `workflow`, `release`,
-`batch`, which belong to modules of their own and are imported only when used.
+`batch`, `gradescope`, which belong to modules of their own and are imported only when used.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m grader",
         description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
         "and results for CI and course platforms.",
-        epilog="Other commands: python -m grader check | workflow | release | batch (each with "
-        "--help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
+        epilog="Other commands: python -m grader check | workflow | release | batch | gradescope "
+        "(each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
     )
     parser.add_argument("--target", default="exercises",
                         help="what to grade: 'exercises' (default), 'solutions', or a directory "
