@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,20 @@ def submission(name: str) -> Path:
 @pytest.fixture(scope="session")
 def graded_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_graded_source(tmp_path_factory.mktemp("graded-source") / "repo")
+
+
+def real_partial(destination: Path) -> Path:
+    """A partially correct submission of the real set: the first two exercises solved, the
+    third with a lock but an unguarded withdrawal (partial credit within it), the rest stubs."""
+    exercises = load_exercises(REPO_ROOT / "info.toml")
+    destination.mkdir()
+    for exercise in exercises[:2]:
+        shutil.copy2(REPO_ROOT / "solutions" / f"{exercise.module}.py", destination)
+    corpus = tomllib.loads((REPO_ROOT / "selfcheck/variants/bank_account.toml").read_text())
+    (variant,) = [v for v in corpus["variant"] if v["name"] == "withdraw_check_outside_lock"]
+    code = (REPO_ROOT / "solutions/bank_account.py").read_text(encoding="utf-8")
+    for edit in variant["edit"]:
+        assert code.count(edit["old"]) == 1, edit["old"]
+        code = code.replace(edit["old"], edit["new"])
+    (destination / "bank_account.py").write_text(code, encoding="utf-8")
+    return destination

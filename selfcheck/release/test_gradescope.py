@@ -22,7 +22,7 @@ from grader import cli
 from grader.gradescope import build_autograder, main
 from grader.metadata import REPO_ROOT
 
-from .conftest import submission
+from .conftest import real_partial, submission
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Gradescope runs bash on Linux")
 
@@ -179,3 +179,28 @@ def test_setup_sh_installs_from_pypi_by_default(autograder_zip: Path, graded_sou
     assert in_venv == "True" and Path(where).resolve().is_relative_to(root.resolve())
     data = grade_submission(root, {p.name: p for p in submission("partial").glob("*.py")})
     assert data["score"] == 16
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_real_exercise_set_scores_as_the_grader_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """This repository's autograder on the solutions and a partial submission."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    archive = tmp_path / "autograder.zip"
+    assert main([str(archive)]) == 0
+    root = tmp_path / "autograder"
+    done = make_tree(archive, root, GRADER_VENV_OPTIONS="--system-site-packages")
+    assert done.returncode == 0, done.stdout + done.stderr
+    solved = grade_submission(root, {p.name: p for p in (REPO_ROOT / "solutions").glob("*.py")})
+    assert solved["score"] == 100
+    partial = real_partial(tmp_path / "partial")
+    data = grade_submission(root, {f"exercises/{p.name}": p for p in partial.glob("*.py")})
+    out = tmp_path / "own.json"
+    cli.main(["--target", str(partial), "--tests-from", str(REPO_ROOT), "--json", str(out), "-q",
+              "--color", "never"])  # --tests-from: no state written into this repository
+    capsys.readouterr()
+    own = json.loads(out.read_text(encoding="utf-8"))
+    assert 0 < data["score"] == own["score"] < 100
+    print(f"gradescope: solutions {solved['score']}, partial {data['score']} "
+          f"(grader {own['score']})")

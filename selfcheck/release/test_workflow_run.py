@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from grader.release import build_release
 from grader.workflow import GRADE_COMMAND, WORKFLOW_PATH
 
 from .actions_standin import JobRun, reporter, run_job
-from .conftest import submission
+from .conftest import real_partial, submission
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="run: steps need bash")
 
@@ -169,23 +168,6 @@ def test_reporter_standin_sums_test_scores_and_fails_on_fail_or_error() -> None:
 @pytest.fixture(scope="session")
 def real_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_release(REPO_ROOT, tmp_path_factory.mktemp("real") / "template").root
-
-
-def real_partial(destination: Path) -> Path:
-    """A partially correct submission of the real set: the first two exercises solved, the
-    third with a lock but an unguarded withdrawal (partial credit within it), the rest stubs."""
-    exercises = load_exercises(REPO_ROOT / "info.toml")
-    destination.mkdir()
-    for exercise in exercises[:2]:
-        shutil.copy2(REPO_ROOT / "solutions" / f"{exercise.module}.py", destination)
-    corpus = tomllib.loads((REPO_ROOT / "selfcheck/variants/bank_account.toml").read_text())
-    (variant,) = [v for v in corpus["variant"] if v["name"] == "withdraw_check_outside_lock"]
-    code = (REPO_ROOT / "solutions/bank_account.py").read_text(encoding="utf-8")
-    for edit in variant["edit"]:
-        assert code.count(edit["old"]) == 1, edit["old"]
-        code = code.replace(edit["old"], edit["new"])
-    (destination / "bank_account.py").write_text(code, encoding="utf-8")
-    return destination
 
 
 @pytest.mark.slow
