@@ -37,6 +37,9 @@ from grader.results import (
 )
 
 RESULTS_VERSION = 1
+# The reporter gets each result as an environment variable, and Linux refuses one string of
+# the environment longer than 128 KiB (MAX_ARG_STRLEN): messages are shortened to stay below.
+MAX_ENCODED = 96 * 1024
 _RUNNER_STATUS = {PASSED: "pass", ERROR: "error", TIMEOUT: "error"}  # partial, failed: "fail"
 _TEST_STATUS = {PASSED: "pass", FAILED: "fail"}  # error, timeout, not run: "error"
 
@@ -179,10 +182,19 @@ def runner_result(exercise: ExerciseResult, test_file: str | None = None,
     }
 
 
-def encode(result: dict[str, Any]) -> str:
-    """base64 of the compact JSON, as the graders' `result` output holds it."""
-    text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+def encode(result: dict[str, Any], limit: int = MAX_ENCODED) -> str:
+    """base64 of the compact JSON, as the graders' `result` output holds it; messages are cut
+    (to 500 characters, then 100, then none) until it fits in `limit`."""
+    for cut in (None, 500, 100, 0):
+        if cut is not None:
+            for test in result["tests"]:
+                if len(test["message"]) > cut:
+                    test["message"] = test["message"][:cut].rstrip() + ("…" if cut else "")
+        text = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+        encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        if len(encoded) <= limit:
+            break
+    return encoded
 
 
 def step_outputs(report: GradeReport, test_files: dict[str, str] | None = None) -> dict[str, str]:

@@ -9,7 +9,13 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.formats.classroom import cents_per_test, runner_result, step_outputs
+from grader.formats.classroom import (
+    MAX_ENCODED,
+    cents_per_test,
+    encode,
+    runner_result,
+    step_outputs,
+)
 from grader.formats.github import notices
 from grader.results import (
     FAILED,
@@ -94,3 +100,18 @@ def test_the_reporters_total_is_the_graders_exactly(specs: list) -> None:
         assert sum(c for _, c in cents_per_test(result)) == round(result.score * 100)
     _, out = reporter_run(report)
     assert notices(report)[1].split("::", 2)[2] in out  # the same report notice, to the digit
+
+
+def test_long_messages_are_cut_to_fit_an_environment_variable() -> None:
+    many = exercise("many", 50, [False] * 200)
+    for test in many.tests:
+        test.message = "x" * 2000
+    result = runner_result(many)
+    encoded = encode(result)
+    assert len(encoded) <= MAX_ENCODED < 128 * 1024
+    data = json.loads(base64.b64decode(encoded))
+    assert len(data["tests"]) == 200 and data["tests"][0]["message"].endswith("…")
+    short = exercise("short", 5, [False])
+    short.tests[0].message = "y" * 2000
+    assert json.loads(base64.b64decode(encode(runner_result(short))))["tests"][0]["message"] == (
+        "y" * 2000)
