@@ -52,14 +52,16 @@ find_python() {
   return 1
 }
 
-install_python() {  # Ubuntu: the distribution's Python >= 3.11 with venv, else deadsnakes' 3.11
+install_python() {  # Ubuntu: the distribution's python3 if >= 3.11, else 3.11 (deadsnakes')
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  apt-get install -y -q python3 python3-venv || true
   local version
   version="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)"
   case "$version" in
-    3.1[1-9]) apt-get install -y -q "python$version-venv" && return 0 ;;
+    3.1[1-9]) apt-get install -y -q "python$version-venv" || true ;;
   esac
+  find_python >/dev/null && return 0
   apt-get install -y -q python3.11 python3.11-venv && return 0
   apt-get install -y -q software-properties-common
   add-apt-repository -y ppa:deadsnakes/ppa
