@@ -116,11 +116,14 @@ def test_a_copied_solution_is_refused(graded_source: Path, tmp_path: Path) -> No
 def own_grade(graded_source: Path, directory: Path, tmp_path: Path,
               capsys: pytest.CaptureFixture[str]) -> dict:
     """The grader's own JSON for the same files (`python -m grader --target DIR --json`), from
-    a directory inside the repository (the fixture's suites name files relative to it)."""
-    inside = graded_source / "graded" / tmp_path.name
+    a directory inside a copy of the repository (the fixture's suites name files relative to
+    it; the shared source stays as it is)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(graded_source, repo)
+    inside = repo / "graded"
     shutil.copytree(directory, inside)
     out = tmp_path / "own.json"
-    cli.main(["--root", str(graded_source), "--target", str(inside), "--json", str(out),
+    cli.main(["--root", str(repo), "--target", str(inside), "--json", str(out),
               "-q", "--color", "never"])
     capsys.readouterr()
     return json.loads(out.read_text(encoding="utf-8"))
