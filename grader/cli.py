@@ -5,9 +5,11 @@ Exit codes, so that CI and a workflow step per exercise can award points all-or-
   1  points were lost
   2  usage error (bad option, unknown exercise, missing directory)
   3  internal error of the grader itself (never a student's mistake)
+With --classroom (the workflow's one grading step) a finished grading exits 0: the reporter that
+reads its outputs passes or fails the job.
 
 Subcommands: `check` (grader.dev_check: stubs fail, solutions pass), and `workflow`, `release`,
-`batch`, which belong to modules of their own and are imported only when used.
+`batch`, `gradescope`, which belong to modules of their own and are imported only when used.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.formats.classroom import write_classroom_outputs
 from grader.formats.colour import Painter, use_colour
 from grader.formats.github import append_step_summary, workflow_commands
 from grader.formats.gradescope import write_gradescope
@@ -33,7 +36,7 @@ EXIT_OK = 0
 EXIT_POINTS_LOST = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-DELEGATED = ("workflow", "release", "batch")
+DELEGATED = ("workflow", "release", "batch", "gradescope")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m grader",
         description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
         "and results for CI and course platforms.",
-        epilog="Other commands: python -m grader check | workflow | release | batch (each with "
-        "--help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
+        epilog="Other commands: python -m grader check | workflow | release | batch | gradescope "
+        "(each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
     )
     parser.add_argument("--target", default="exercises",
                         help="what to grade: 'exercises' (default), 'solutions', or a directory "
@@ -71,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("auto", "always", "never"),
                         help="colour the table: auto (a terminal without NO_COLOR), always, never")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--classroom", action="store_true",
+                        help="the workflow's grading step: one result per exercise for GitHub's "
+                        "autograding reporter in $GITHUB_OUTPUT, no score notices of its own (the "
+                        "reporter prints them), exit 0 once graded (see docs/grader.md)")
     return parser
 
 
@@ -122,6 +129,9 @@ def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     setup = make_setup(args.root, args.target, args.tests_from)
     exercises = select_exercises(setup, args.exercise)
+    if args.classroom and not os.environ.get("GITHUB_OUTPUT"):
+        raise UsageError("--classroom writes step outputs: it runs in a GitHub Actions step "
+                         "($GITHUB_OUTPUT is not set)")
     paint = Painter(use_colour(args.color, sys.stdout))
 
     from grader import state
@@ -135,7 +145,11 @@ def run(argv: Sequence[str]) -> int:
     if not args.quiet:
         live = bool(getattr(sys.stderr, "isatty", lambda: False)())
         progress = TerminalProgress(sys.stderr, live, Painter(use_colour(args.color, sys.stderr)))
-    report = grade(setup, exercises, progress)
+    in_workflow = os.environ.get("GITHUB_ACTIONS") == "true"
+    # In a workflow, tampered tests cost their exercises' points; an instructor's --tests-from
+    # grades with pristine tests anyway.
+    report = grade(setup, exercises, progress,
+                   enforce_integrity=in_workflow and not args.tests_from)
     if not args.tests_from:  # an instructor grading a checkout leaves it as it was
         state.save(setup.root, setup.target, report, exercises)
 
@@ -146,10 +160,14 @@ def run(argv: Sequence[str]) -> int:
     tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
     width = shutil.get_terminal_size().columns if tty else PLAIN_WIDTH
     sys.stdout.write(render_table(report, paint, width))
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        sys.stdout.write(workflow_commands(report))
+    if in_workflow:
+        sys.stdout.write(workflow_commands(report, with_notices=not args.classroom))
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             append_step_summary(report, Path(summary))
+    if args.classroom:
+        write_classroom_outputs(report, exercises, Path(os.environ["GITHUB_OUTPUT"]))
+        sys.stdout.flush()
+        return EXIT_OK  # the reporter, reading the outputs, passes or fails the job
     sys.stdout.flush()
     return EXIT_OK if report.full_marks else EXIT_POINTS_LOST

@@ -18,6 +18,7 @@ from grader.metadata import Exercise, load_exercises
 from grader.results import ExerciseResult, GradeReport
 from grader.runner import run_suite
 from grader.scoring import missing_suite, score_exercise
+from grader.tampering import files_touching, tampered_result
 
 TARGET_NAMES = ("exercises", "solutions")
 
@@ -106,14 +107,23 @@ def tampered_files(root: Path) -> list[str] | None:
     return changed_files(root)
 
 
-def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None = None) -> GradeReport:
-    """Grade the exercises one after the other (the suites time concurrency: no parallel runs)."""
+def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None = None,
+          enforce_integrity: bool = False) -> GradeReport:
+    """Grade the exercises one after the other (the suites time concurrency: no parallel runs).
+
+    With `enforce_integrity` (the grader runs in a workflow), an exercise whose protected files
+    differ from the release's manifest is not run and scores 0 (grader.tampering).
+    """
     started = time.monotonic()
+    tampered = tampered_files(setup.root)
+    every = load_exercises(setup.metadata_file) if enforce_integrity and tampered else []
     results = []
     for index, exercise in enumerate(exercises, start=1):
         if progress is not None:
             progress.start(index, len(exercises), exercise)
-        result = grade_exercise(setup, exercise)
+        touching = (files_touching(exercise, tampered, every)
+                    if enforce_integrity and tampered else [])
+        result = tampered_result(exercise, touching) if touching else grade_exercise(setup, exercise)
         if progress is not None:
             progress.done(result)
         results.append(result)
@@ -121,5 +131,5 @@ def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None
         target=setup.target_label,
         exercises=results,
         duration=time.monotonic() - started,
-        tampered=tampered_files(setup.root),
+        tampered=tampered,
     )

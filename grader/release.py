@@ -141,15 +141,17 @@ Total: {total} points.
 ## Handing in
 
 Commit and push. On every push GitHub Actions grades your work
-(`.github/workflows/classroom.yml`): the score is in the "Autograding Reporter" step, and the
-explanations are in the run's summary and as annotations on your lines.
+(`.github/workflows/classroom.yml`), once per push: the score, partial credit included, is in
+the "Autograding Reporter" step, and the explanations are in the run's summary and as
+annotations on your lines.
 
 ## Fair play
 
 {protected} are recorded in `{MANIFEST_NAME}`. If any of them differ from what you were given
 (or if you add a `pytest.ini`, `tox.ini`, `setup.cfg` or `setup.py`), the grader says so in its
-report and your instructor sees it; your instructor may also grade with their own copy of the
-tests. Changing the tests cannot raise your score.
+report; on GitHub Actions the exercises those files decide score 0, with a message saying how to
+restore them. Your instructor may also grade with their own copy of the tests. Changing the
+tests cannot raise your score.
 """
 
 

@@ -1,11 +1,12 @@
 """`python -m grader workflow`: write the students' GitHub Actions workflow from info.toml.
 
-The workflow has the shape GitHub Classroom's autograding generated, so its actions (which still
-run as plain GitHub Actions) report a score: one command-grader step per exercise, all or nothing
-for that exercise's points, then the grading reporter. Those steps see a stripped environment
-(no GITHUB_ACTIONS), so a last plain step runs the grader once more to write the job summary and
-the annotations on the student's lines. Generated, never hand-edited: the self-check fails when
-the committed file no longer matches info.toml.
+The workflow keeps the shape GitHub Classroom's autograding generated (checkout, Python, install,
+then GitHub's grading reporter, which still runs as a plain action) but grades once: a single
+step runs `python -m grader --classroom`, which writes the job summary and the annotations and,
+as step outputs, one result per exercise in the reporter's format with per-test scores, so
+partial credit reaches the reporter's total. The reporter prints the one score notice of the
+run and fails the job when points were lost. Generated, never hand-edited: the self-check fails
+when the committed file no longer matches info.toml.
 """
 
 from __future__ import annotations
@@ -18,21 +19,24 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.formats.classroom import runner_id
 from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
 
 WORKFLOW_PATH = Path(".github/workflows/classroom.yml")
 PYTHON_VERSION = "3.12"
-COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 INSTALL_MINUTES = 5
+GRADE_STEP = "grade"
+GRADE_COMMAND = "python -m grader --classroom"
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def step_id(exercise: Exercise) -> str:
-    """The step id for an exercise: its name with hyphens, as Classroom spelled ids."""
-    identifier = exercise.name.replace("_", "-")
+    """The runner id (the grading step's output name) for an exercise: hyphens for underscores,
+    as Classroom spelled its step ids (grader.formats.classroom writes the same name)."""
+    identifier = runner_id(exercise.name)
     if not _STEP_ID.match(identifier):
-        raise ValueError(f"exercise name {exercise.name!r} cannot be a workflow step id")
+        raise ValueError(f"exercise name {exercise.name!r} cannot be a workflow output name")
     return identifier
 
 
@@ -42,8 +46,13 @@ def results_variable(identifier: str) -> str:
 
 
 def step_timeout_minutes(exercise: Exercise) -> int:
-    """The action's backstop in whole minutes: the grader's own budget plus a minute to start."""
+    """An exercise's backstop in whole minutes: the grader's own budget plus a minute to start."""
     return math.ceil(exercise.timeout / 60) + 1
+
+
+def grade_timeout_minutes(exercises: Sequence[Exercise]) -> int:
+    """The grading step's backstop: every exercise's, as they run one after the other."""
+    return sum(step_timeout_minutes(e) for e in exercises)
 
 
 def _quoted(text: str) -> str:
@@ -58,13 +67,12 @@ def render(exercises: Sequence[Exercise]) -> str:
     ids = [step_id(exercise) for exercise in exercises]
     if len(set(ids)) != len(ids):
         raise ValueError(f"exercise names collide as step ids: {ids}")
-    grading_minutes = sum(step_timeout_minutes(e) for e in exercises)
-    job_minutes = INSTALL_MINUTES + 2 * grading_minutes
+    grading_minutes = grade_timeout_minutes(exercises)
+    job_minutes = INSTALL_MINUTES + grading_minutes
     lines = [
         "# Generated from info.toml by `python -m grader workflow`: do not edit by hand.",
-        "# One autograding step per exercise (all or nothing for its points in the Classroom",
-        "# score), the reporter that adds them up, then one plain run of the grader for the",
-        "# job summary and the annotations on your lines.",
+        "# One grading run: the job summary, the annotations on your lines and one result per",
+        "# exercise (partial credit included), which GitHub's autograding reporter adds up.",
         "name: Autograding Tests",
         '"on":',
         "  - push",
@@ -88,36 +96,21 @@ def render(exercises: Sequence[Exercise]) -> str:
         "      - name: Install the exercises and the grader",
         "        id: install",
         "        run: python -m pip install -e .",
-    ]
-    for exercise, identifier in zip(exercises, ids, strict=True):
-        lines += [
-            f"      - name: {_quoted(f'{exercise.name}: {exercise.title}')}",
-            f"        id: {identifier}",
-            f"        uses: {COMMAND_GRADER}",
-            "        with:",
-            f"          test-name: {exercise.name}",
-            '          setup-command: ""',
-            f"          command: python -m grader --exercise {exercise.name}",
-            f"          timeout: {step_timeout_minutes(exercise)}",
-            f"          max-score: {exercise.points}",
-        ]
-    lines += [
+        "      - name: Grade (job summary, annotations, one result per exercise)",
+        f"        id: {GRADE_STEP}",
+        f"        timeout-minutes: {grading_minutes}",
+        f"        run: {GRADE_COMMAND}",
         "      - name: Autograding Reporter",
         f"        uses: {REPORTER}",
         "        env:",
     ]
     lines += [
-        f'          {results_variable(identifier)}: "${{{{steps.{identifier}.outputs.result}}}}"'
+        f'          {results_variable(identifier)}: "${{{{steps.{GRADE_STEP}.outputs.{identifier}}}}}"'
         for identifier in ids
     ]
     lines += [
         "        with:",
         f"          runners: {','.join(ids)}",
-        "      - name: Feedback (job summary and annotations)",
-        "        if: ${{ !cancelled() && steps.install.outcome == 'success' }}",
-        "        env:",
-        '          GITHUB_ACTIONS: "true"',
-        "        run: python -m grader",
     ]
     return "\n".join(lines) + "\n"
 

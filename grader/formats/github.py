@@ -79,9 +79,14 @@ def notices(report: GradeReport) -> list[str]:
     ]
 
 
-def workflow_commands(report: GradeReport) -> str:
-    """Everything to print on stdout in a GitHub Actions step."""
-    return "\n".join(annotations(report) + notices(report)) + "\n"
+def workflow_commands(report: GradeReport, with_notices: bool = True) -> str:
+    """Everything to print on stdout in a GitHub Actions step.
+
+    `with_notices=False` when the workflow's reporter prints the score notices itself: a tool
+    that reads them must find exactly one score per run.
+    """
+    lines = annotations(report) + (notices(report) if with_notices else [])
+    return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,46 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+GRADER_FIXTURE = REPO_ROOT / "selfcheck" / "grader" / "fixtures" / "repo"
+
+
+def make_graded_source(root: Path) -> Path:
+    """An instructor repository around the grader's fixture exercise set (selfcheck/grader):
+    three exercises with several tests each, so partial credit shows, graded in about a second.
+    Its submissions stay out (tests copy them in as a student's commits)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "submissions", "grading-results")
+    shutil.copytree(GRADER_FIXTURE, root, ignore=ignore)
+    shutil.copytree(REPO_ROOT / "grader", root / "grader",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "LICENSE", ".gitignore"):
+        shutil.copy2(REPO_ROOT / name, root / name)
+    return root
+
+
+def submission(name: str) -> Path:
+    """One of the grader fixture's submissions (partial, syntax_error, ...)."""
+    return GRADER_FIXTURE / "submissions" / name
+
+
+@pytest.fixture(scope="session")
+def graded_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_graded_source(tmp_path_factory.mktemp("graded-source") / "repo")
+
+
+def real_partial(destination: Path) -> Path:
+    """A partially correct submission of the real set: the first two exercises solved, the
+    third with a lock but an unguarded withdrawal (partial credit within it), the rest stubs."""
+    exercises = load_exercises(REPO_ROOT / "info.toml")
+    destination.mkdir()
+    for exercise in exercises[:2]:
+        shutil.copy2(REPO_ROOT / "solutions" / f"{exercise.module}.py", destination)
+    corpus = tomllib.loads((REPO_ROOT / "selfcheck/variants/bank_account.toml").read_text())
+    (variant,) = [v for v in corpus["variant"] if v["name"] == "withdraw_check_outside_lock"]
+    code = (REPO_ROOT / "solutions/bank_account.py").read_text(encoding="utf-8")
+    for edit in variant["edit"]:
+        assert code.count(edit["old"]) == 1, edit["old"]
+        code = code.replace(edit["old"], edit["new"])
+    (destination / "bank_account.py").write_text(code, encoding="utf-8")
+    return destination

@@ -173,7 +173,7 @@ def test_released_workflow_is_generated_from_the_metadata(
 ) -> None:
     text = (fixture_release / WORKFLOW_PATH).read_text(encoding="utf-8")
     assert text == render(load_exercises(fixture_repo / "info.toml"))
-    assert "--exercise shared_total" in text
+    assert "SHARED-TOTAL_RESULTS: \"${{steps.grade.outputs.shared-total}}\"" in text
 
 
 def test_manifest_records_the_protected_files(fixture_release: Path) -> None:
