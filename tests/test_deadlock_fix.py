@@ -195,7 +195,8 @@ def test_transfer_property_conserves_money_and_never_deadlocks(make_harness, mod
             src, dst = chooser.sample(range(n_accounts), 2)
             job.append((src, dst, chooser.randint(1, 30)))
         jobs.append(job)
-    balances, _ = transfers_in_processes(make_harness, mod, start, jobs, check_locks=False, check={"only": DEADLOCKS})
+    balances, _ = transfers_in_processes(make_harness, mod, start, jobs, check_locks=False,
+                                         check={"only": (LOCK_ORDER, *DEADLOCKS)})
     require(
         sum(balances) == sum(start) and min(balances) >= 0,
         f"Concurrent transfers {jobs} from balances {start} ended at {balances}: the total must stay "

@@ -69,4 +69,8 @@ def explain(error: BaseException) -> Explanation | None:
             raised.site,
             None,
         )
+    if isinstance(error, Exception):
+        # Anything else went wrong in the test with what the student's code returned (None
+        # where a list was due, say). Say what, without the judge's traceback.
+        return Explanation(f"{type(error).__name__}: {error}{suffix}", None, None)
     return None

@@ -6,6 +6,7 @@ repository root always has it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def make_harness(pytestconfig: pytest.Config, student_host: StudentHost) -> Iter
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Show students the explanation, not a traceback through test, judge or library code."""
     report = yield
-    if call.excinfo is not None and report.failed:
+    if call.excinfo is not None and report.failed and not os.environ.get("GRADER_DEBUG"):
         explanation = explain(call.excinfo.value)
         if explanation is not None:
             where = f"\n(see {explanation.site})" if explanation.site else ""
