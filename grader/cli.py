@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=("auto", "always", "never"),
                         help="colour the table: auto (a terminal without NO_COLOR), always, never")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not write the HTML report (grading-results/report.html)")
     return parser
 
 
@@ -152,4 +154,8 @@ def run(argv: Sequence[str]) -> int:
         if summary:
             append_step_summary(report, Path(summary))
     sys.stdout.flush()
+    if not args.no_report and not args.tests_from:
+        from grader.formats.html_report import report_and_say_where
+
+        report_and_say_where(report, setup.root)
     return EXIT_OK if report.full_marks else EXIT_POINTS_LOST

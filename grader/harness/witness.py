@@ -325,7 +325,8 @@ def lost_update_witness(events: Sequence[Event], location: str | None = None, fi
         ]
         note = ""
         if "val" in read_b:
-            note = f"{b} wrote what it computed from {read_b['val']}, which no longer counted {a}'s write."
+            note = (f"Both read {read_b['val']}: {b}'s write was computed without {a}'s update, "
+                    "so it erased it.")
         return _witness(LOST_UPDATE, steps, events, words, note)
     stale = check_then_act_witness(events, location, file=file, concept=LOST_UPDATE)
     if stale.drawn:
