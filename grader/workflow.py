@@ -24,6 +24,7 @@ WORKFLOW_PATH = Path(".github/workflows/classroom.yml")
 PYTHON_VERSION = "3.12"
 COMMAND_GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+UPLOAD_ARTIFACT = "actions/upload-artifact@v4"
 INSTALL_MINUTES = 5
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -118,6 +119,14 @@ def render(exercises: Sequence[Exercise]) -> str:
         "        env:",
         '          GITHUB_ACTIONS: "true"',
         "        run: python -m grader",
+        # The HTML report (timelines of concurrency failures) that last run wrote.
+        "      - name: Upload the grading report",
+        "        if: ${{ !cancelled() && steps.install.outcome == 'success' }}",
+        f"        uses: {UPLOAD_ARTIFACT}",
+        "        with:",
+        "          name: grading-report",
+        "          path: grading-results/",
+        "          if-no-files-found: ignore",
     ]
     return "\n".join(lines) + "\n"
 

@@ -18,6 +18,7 @@ from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
 from grader.workflow import (
     COMMAND_GRADER,
     REPORTER,
+    UPLOAD_ARTIFACT,
     WORKFLOW_PATH,
     main,
     render,
@@ -103,9 +104,12 @@ def test_classroom_workflow_has_the_autograding_shape() -> None:
     }
     assert job["steps"].index(reporter) > job["steps"].index(graders[-1])
 
-    summary = job["steps"][-1]
+    summary = job["steps"][-2]
     assert summary["run"] == "python -m grader" and summary["env"]["GITHUB_ACTIONS"] == "true"
     assert "uses" not in summary and "!cancelled()" in summary["if"]
+    upload = job["steps"][-1]  # the HTML report that last run wrote, as an artifact
+    assert upload["uses"] == UPLOAD_ARTIFACT and upload["with"]["path"] == "grading-results/"
+    assert "!cancelled()" in upload["if"]
 
 
 def test_ids_keep_hyphens_and_names_that_cannot_be_ids_are_refused() -> None:
