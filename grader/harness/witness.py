@@ -168,7 +168,8 @@ def lock_names(events: Sequence[Event]) -> dict[str, str]:
     first: dict[str, str] = {}
     for event in _sorted(events):
         if "lock" in event and "name" in event and event["lock"] not in first:
-            first[str(event["lock"])] = str(event["name"])
+            # "`lock` (the lock made at exercises/x.py:26)" -> "`lock`": the steps say where
+            first[str(event["lock"])] = str(event["name"]).split(" (", 1)[0]
     counts = Counter(first.values())
     seen: Counter[str] = Counter()
     names = {}
@@ -371,35 +372,26 @@ def check_then_act_witness(events: Sequence[Event], location: str | None = None,
     accesses = _accesses(events, location)
     if accesses:
         words = _Words(events, file=file or _main_file(_site(e) for e in accesses))
-        for index, check in enumerate(accesses):
-            if check["op"] != "read":
+        for index, act in enumerate(accesses):
+            if act["op"] != "write":
                 continue
-            pid, hold = int(check["pid"]), check.get("hold", 0)
-            interference = None
-            for later in accesses[index + 1:]:
-                if int(later["pid"]) != pid:
-                    if later["op"] == "write" and later["loc"] == check["loc"] and interference is None:
-                        interference = later
-                    continue
-                if later["loc"] != check["loc"]:
-                    continue
-                if later.get("hold", 0) == hold and hold:
-                    break  # still the same hold: the check is not stale
-                if later["op"] == "write" and interference is not None:
-                    a, b = words.who(check), words.who(interference)
-                    steps = [
-                        words.access(check, "check", ": the check"),
-                        words.access(interference, "interfere", holding=False),
-                    ]
-                    reread = next((e for e in accesses if int(e["pid"]) == pid and e["op"] == "read"
-                                   and check["t"] < e["t"] < later["t"] and e["loc"] == check["loc"]), None)
-                    if reread is not None:
-                        steps.append(words.access(reread, "act"))
-                    steps.append(words.access(later, "act", f": {a} acts on its check of step 1, "
-                                              f"which {b} made out of date"))
-                    return _witness(concept, steps, events, words)
-                if later["op"] == "read" and later.get("hold", 0) != hold:
-                    break  # a fresh check: look for the next one
+            pid, hold = int(act["pid"]), act.get("hold", 0)
+            mine = [e for e in accesses[:index] if int(e["pid"]) == pid and e["loc"] == act["loc"]]
+            in_act = [e for e in mine if hold and e.get("hold", 0) == hold]  # re-reads in the act's hold
+            before = [e for e in mine if e not in in_act]
+            if not before or before[-1]["op"] != "read":
+                continue  # no check, or this process's own write came last: nothing stale
+            check = before[-1]
+            act_starts = in_act[0]["t"] if in_act else act["t"]
+            interference = next((e for e in accesses if e["op"] == "write" and int(e["pid"]) != pid
+                                 and e["loc"] == act["loc"] and check["t"] < e["t"] < act_starts), None)
+            if interference is None:
+                continue
+            a, b = words.who(check), words.who(interference)
+            steps = [words.access(check, "check", ": the check"), words.access(interference, "interfere")]
+            steps += [words.access(e, "act") for e in in_act[-1:]]
+            steps.append(words.access(act, "act", f": {a} acts on its check of step 1, which {b} made out of date"))
+            return _witness(concept, steps, events, words)
         return Witness.unavailable(concept, "this run's journal shows no check overtaken by another process.")
     return _holds_check_then_act(events, file, concept)
 
