@@ -20,55 +20,65 @@ from typing import Any
 from grader.results import ExerciseResult, GradeReport, TestResult, format_points
 
 REPORT_FILE = Path("grading-results") / "report.html"
+# A few words under a mark, when the step has no label of its own.
+KIND_LABELS = {"acquire": "takes", "release": "releases", "wait": "waits", "exit": "ends", "stop": "asks again"}
 
-LANE_HEIGHT = 46
+LANE_HEIGHT = 80
 LABEL_WIDTH = 56
 PLOT_WIDTH = 640
 TOP = 30
 MARK_RADIUS = 10
 
 CSS = """
-:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0;
-  --card: #f6f8fa; --ok: #1a7f37; --bad: #cf222e; --part: #9a6700; --bar: #8fb8e8; --bar-open: #e8a33d;
-  --race: #cf222e; --check: #0969da; --interfere: #bc4c00; --cycle: #8250df; --plain: #59636e; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #3d444d; --card: #151b23;
-    --ok: #3fb950; --bad: #f85149; --part: #d29922; --bar: #2f5d8f; --bar-open: #9e6a03;
-    --race: #ff7b72; --check: #58a6ff; --interfere: #ffa657; --cycle: #d2a8ff; --plain: #9198a1; }
-}
-body { background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI",
-  sans-serif; margin: 0 auto; max-width: 60rem; padding: 1.5rem; }
+body { background: #ffffff; color: #1f2328; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif;
+  margin: 0 auto; max-width: 60rem; padding: 1.5rem; }
 h1 { font-size: 1.5rem; margin: 0 0 .25rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 h3 { font-size: 1rem; margin: 0 0 .5rem; }
-.muted { color: var(--muted); }
+.muted { color: #59636e; }
 table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #d1d9e0; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.status-passed { color: var(--ok); font-weight: 600; } .status-partial { color: var(--part); font-weight: 600; }
-.status-failed, .status-error, .status-timeout, .status-not_run { color: var(--bad); font-weight: 600; }
-.failure { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem;
-  margin: 1rem 0; }
-pre { white-space: pre-wrap; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  margin: .5rem 0; }
+.status-passed { color: #1a7f37; font-weight: 600; } .status-partial { color: #9a6700; font-weight: 600; }
+.status-failed, .status-error, .status-timeout, .status-not_run { color: #cf222e; font-weight: 600; }
+.failure { background: #f6f8fa; border: 1px solid #d1d9e0; border-radius: 8px; padding: 1rem; margin: 1rem 0; }
+pre { white-space: pre-wrap; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; margin: .5rem 0; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 ol.steps { padding-left: 1.6rem; } ol.steps li { margin: .15rem 0; }
-ol.steps li.role-race, ol.steps li.role-lost, ol.steps li.role-act { color: var(--race); }
-ol.steps li.role-check { color: var(--check); } ol.steps li.role-interfere { color: var(--interfere); }
-ol.steps li.role-cycle { color: var(--cycle); }
-svg.timeline { width: 100%; height: auto; max-width: 46rem; display: block; margin: .5rem 0; }
-svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
-svg .lane-line { stroke: var(--line); stroke-width: 1; }
-svg .lane-label { font-weight: 700; }
-svg .bar { fill: var(--bar); } svg .bar.open { fill: var(--bar-open); }
-svg .bar-label { font-size: 11px; }
-svg .mark { stroke: var(--bg); stroke-width: 2; }
-svg .mark.role-race, svg .mark.role-lost, svg .mark.role-act { fill: var(--race); }
-svg .mark.role-check { fill: var(--check); } svg .mark.role-interfere { fill: var(--interfere); }
-svg .mark.role-cycle { fill: var(--cycle); } svg .mark.role-held, svg .mark.role- { fill: var(--plain); }
+.role-race, .role-lost, .role-act { color: #cf222e; } .role-check { color: #0969da; }
+.role-interfere { color: #bc4c00; } .role-cycle { color: #8250df; }
+svg.timeline { width: 100%; height: auto; max-width: 48rem; display: block; margin: .5rem 0;
+  background: #ffffff; border-radius: 6px; }
+svg text { fill: #1f2328; font: 12px system-ui, sans-serif; }
+svg .lane-line { stroke: #d1d9e0; stroke-width: 1; }
+svg .lane-label { font-weight: 700; font-size: 14px; }
+svg .bar { fill: #8fb8e8; } svg .bar.open { fill: #e8a33d; }
+svg .bar-label, svg .mark-label, svg .axis { font-size: 11px; }
+svg .axis { fill: #59636e; }
+svg .mark { stroke: #ffffff; stroke-width: 2; fill: #59636e; }
+svg .mark.role-race, svg .mark.role-lost, svg .mark.role-act { fill: #cf222e; }
+svg .mark.role-check { fill: #0969da; } svg .mark.role-interfere { fill: #bc4c00; }
+svg .mark.role-cycle { fill: #8250df; }
 svg .mark-number { fill: #ffffff; font-size: 11px; font-weight: 700; }
-svg .edge { stroke: var(--cycle); stroke-width: 2; fill: none; }
-svg .arrow { fill: var(--cycle); }
-svg .axis { fill: var(--muted); font-size: 11px; }
+svg text.role-race, svg text.role-lost, svg text.role-act { fill: #cf222e; } svg text.role-check { fill: #0969da; }
+svg text.role-interfere { fill: #bc4c00; } svg text.role-cycle { fill: #8250df; }
+svg .edge { stroke: #8250df; stroke-width: 2; fill: none; } svg .arrow { fill: #8250df; }
+@media (prefers-color-scheme: dark) {
+  body { background: #0d1117; color: #e6edf3; } .muted, svg .axis { color: #9198a1; fill: #9198a1; }
+  th, td { border-color: #3d444d; } .failure { background: #151b23; border-color: #3d444d; }
+  .status-passed { color: #3fb950; } .status-partial { color: #d29922; }
+  .status-failed, .status-error, .status-timeout, .status-not_run { color: #f85149; }
+  .role-race, .role-lost, .role-act { color: #ff7b72; } .role-check { color: #58a6ff; }
+  .role-interfere { color: #ffa657; } .role-cycle { color: #d2a8ff; }
+  svg.timeline { background: #0d1117; } svg text { fill: #e6edf3; } svg .lane-line { stroke: #3d444d; }
+  svg .bar { fill: #2f5d8f; } svg .bar.open { fill: #9e6a03; }
+  svg .mark { stroke: #0d1117; fill: #9198a1; }
+  svg .mark.role-race, svg .mark.role-lost, svg .mark.role-act { fill: #f85149; }
+  svg .mark.role-check { fill: #388bfd; } svg .mark.role-interfere { fill: #db6d28; }
+  svg .mark.role-cycle { fill: #a371f7; } svg .mark-number { fill: #ffffff; }
+  svg text.role-race, svg text.role-lost, svg text.role-act { fill: #ff7b72; } svg text.role-check { fill: #58a6ff; }
+  svg text.role-interfere { fill: #ffa657; } svg text.role-cycle { fill: #d2a8ff; }
+  svg .edge { stroke: #d2a8ff; } svg .arrow { fill: #d2a8ff; }
+}
 """
 
 
@@ -172,9 +182,9 @@ def timeline_svg(witness: dict[str, Any], ident: str = "w") -> str:
     """The witness as an SVG timeline: one lane per process, holds as bars, steps as marks."""
     lanes = list(witness.get("lanes", ()))
     x_of = _positions(witness)
-    height = TOP + LANE_HEIGHT * len(lanes) + 28
-    width = LABEL_WIDTH + PLOT_WIDTH + 20
-    y_of = {lane: TOP + LANE_HEIGHT * i + LANE_HEIGHT / 2 for i, lane in enumerate(lanes)}
+    height = TOP + 10 + LANE_HEIGHT * len(lanes) + 24
+    width = LABEL_WIDTH + PLOT_WIDTH + 150  # room on the right for a deadlock's arrow labels
+    y_of = {lane: TOP + 10 + LANE_HEIGHT * i + LANE_HEIGHT / 2 for i, lane in enumerate(lanes)}
     end_x = LABEL_WIDTH + PLOT_WIDTH
     title = f"Timeline of the {witness.get('concept', '')} in this run, one lane per process"
     out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -188,43 +198,56 @@ def timeline_svg(witness: dict[str, Any], ident: str = "w") -> str:
     for lane in lanes:
         y = y_of[lane]
         out.append(f'<g class="lane" data-lane="{escape(lane)}">')
-        out.append(f'<line class="lane-line" x1="{LABEL_WIDTH}" y1="{y:.1f}" x2="{end_x}" y2="{y:.1f}"/>')
-        out.append(f'<text class="lane-label" x="8" y="{y + 4:.1f}">{escape(lane)}</text>')
+        out.append(f'<line class="lane-line" x1="{LABEL_WIDTH}" y1="{y + 4:.1f}" x2="{end_x}" y2="{y + 4:.1f}"/>')
+        out.append(f'<text class="lane-label" x="8" y="{y + 9:.1f}">{escape(lane)}</text>')
         for bar in (b for b in witness.get("bars", ()) if b["lane"] == lane):
             x1 = x_of.get(int(bar["start"]), LABEL_WIDTH)
             still_held = bar.get("end") is None
             x2 = end_x if still_held else x_of.get(int(bar["end"]), end_x)
-            label = f"{bar['lock']}" + (" never released" if still_held else "")
+            label = f"{bar['lock']}" + (" held, never released" if still_held else " held")
             tip = f"{lane} holds {bar['lock']}" + (f" from {bar['site']}" if bar.get("site") else "") + (
                 ", never released" if still_held else "")
-            out.append(f'<rect class="bar{" open" if still_held else ""}" x="{x1:.1f}" y="{y - 14:.1f}" '
-                       f'width="{max(x2 - x1, 4):.1f}" height="8" rx="3"><title>{escape(tip)}</title></rect>')
-            out.append(f'<text class="bar-label" x="{x1 + 2:.1f}" y="{y - 18:.1f}">{escape(label)}</text>')
+            out.append(f'<rect class="bar{" open" if still_held else ""}" x="{x1:.1f}" y="{y - 22:.1f}" '
+                       f'width="{max(x2 - x1, 4):.1f}" height="10" rx="3"><title>{escape(tip)}</title></rect>')
+            out.append(f'<text class="bar-label" x="{x1 + 2:.1f}" y="{y - 26:.1f}">{escape(label)}</text>')
         out.append("</g>")
     steps = list(witness.get("steps", ()))
     for edge in witness.get("edges", ()):
         waiter = next((s for s in steps if s["lane"] == edge["waiter"] and s.get("kind") == "wait"), None)
         if waiter is None or edge["holder"] not in y_of or not waiter.get("t"):
             continue
-        x = x_of.get(int(waiter["t"]), end_x)
+        x = x_of.get(int(waiter["t"]), end_x) + 4
         y1, y2 = y_of[edge["waiter"]], y_of[edge["holder"]]
-        bend = x + 36
-        out.append(f'<path class="edge" d="M {x:.1f} {y1:.1f} C {bend:.1f} {y1:.1f}, {bend:.1f} {y2:.1f}, '
-                   f'{x + 4:.1f} {y2 + (6 if y2 > y1 else -6):.1f}" marker-end="url(#{ident}-arrow)">'
+        if y2 > y1:  # from under the waiting mark down to the top of the holder's bar
+            start, end, bulge = y1 + 16, y2 - 24, 44
+        else:  # from above the waiting mark up to the underside of the holder's bar
+            start, end, bulge = y1 - 8, y2 - 10, 44
+        out.append(f'<path class="edge" d="M {x:.1f} {start:.1f} C {x + bulge:.1f} {start:.1f}, '
+                   f'{x + bulge:.1f} {end:.1f}, {x + 2:.1f} {end:.1f}" marker-end="url(#{ident}-arrow)">'
                    f'<title>{escape(edge["waiter"])} waits for {escape(edge["lock"])}, held by '
                    f'{escape(edge["holder"])}</title></path>')
+        out.append(f'<text class="mark-label" x="{x + bulge - 6:.1f}" y="{(start + end) / 2 + 4:.1f}">'
+                   f'waits for {escape(edge["lock"])}</text>')
+    placed: dict[str, int] = {}
     for number, step in enumerate(steps, 1):
         if step["lane"] not in y_of:
             continue
         x = x_of.get(int(step.get("t") or 0), end_x - 12 * (len(steps) - number))
-        y = y_of[step["lane"]] + 6
+        y = y_of[step["lane"]] + 4
         tip = step["text"] + (f" ({step['site']})" if step.get("site") else "")
         role = escape(str(step.get("role", "")))
+        label = step.get("label") or KIND_LABELS.get(str(step.get("kind")), "")
+        if step.get("kind") == "wait" and any(e["waiter"] == step["lane"] for e in witness.get("edges", ())):
+            label = ""  # its arrow says it
+        row = placed.get(step["lane"], 0)
+        placed[step["lane"]] = row + 1
         out.append(f'<g class="step"><circle class="mark role-{role}" cx="{x:.1f}" cy="{y:.1f}" '
                    f'r="{MARK_RADIUS}"><title>{escape(tip)}</title></circle>'
-                   f'<text class="mark-number" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{number}</text></g>')
-    out.append(f'<text class="axis" x="{LABEL_WIDTH}" y="{height - 8}">bars: lock holds · numbered marks: '
-               "the steps below</text>")
+                   f'<text class="mark-number" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{number}</text>'
+                   f'<text class="mark-label role-{role}" x="{x:.1f}" y="{y + 25 + 12 * (row % 2):.1f}" '
+                   f'text-anchor="middle">{escape(label)}</text></g>')
+    out.append(f'<text class="axis" x="{LABEL_WIDTH}" y="{height - 8}">bars: a lock held · numbered marks: the '
+               "steps listed below, in the order they happened</text>")
     out.append("</svg>")
     return "\n".join(out)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 Event = dict[str, Any]
@@ -50,6 +50,7 @@ class Step:
     kind: str = ""  # read, write, acquire, release, wait, exit, stop
     site: str | None = None  # "exercises/locked_increment.py:28"
     role: str = ""  # what it means here: race, lost, check, act, interfere, cycle, held
+    label: str = ""  # a few words for the picture: "reads 41"
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,8 @@ class _Words:
         text = f"{self.who(event)} {verb} {self.loc(str(event['loc']))}{self.value(event)} {self.where(_site(event))}"
         if holding:
             text += f", {self.held(event)}"
-        return Step(self.who(event), text + tail, int(event["t"]), str(event["op"]), _site(event), role)
+        label = f"{verb} {event['val']}" if "val" in event else verb
+        return Step(self.who(event), text + tail, int(event["t"]), str(event["op"]), _site(event), role, label)
 
 
 def _bars(events: Sequence[Event], words: _Words, lanes: Sequence[str], start: int, end: int) -> tuple[Bar, ...]:
@@ -324,6 +326,7 @@ def lost_update_witness(events: Sequence[Event], location: str | None = None, fi
             words.access(write_a, "lost"),
             words.access(write_b, "lost", f": {a}'s update is lost"),
         ]
+        steps[-1] = replace(steps[-1], label=f"{steps[-1].label}: {a}'s update lost")
         note = ""
         if "val" in read_b:
             note = (f"Both read {read_b['val']}: {b}'s write was computed without {a}'s update, "
@@ -391,6 +394,7 @@ def check_then_act_witness(events: Sequence[Event], location: str | None = None,
             steps = [words.access(check, "check", ": the check"), words.access(interference, "interfere")]
             steps += [words.access(e, "act") for e in in_act[-1:]]
             steps.append(words.access(act, "act", f": {a} acts on its check of step 1, which {b} made out of date"))
+            steps[-1] = replace(steps[-1], label=f"{steps[-1].label} on a stale check")
             return _witness(concept, steps, events, words)
         return Witness.unavailable(concept, "this run's journal shows no check overtaken by another process.")
     return _holds_check_then_act(events, file, concept)
