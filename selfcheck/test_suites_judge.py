@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from grader.harness.witness import CONCURRENCY_CONCEPTS
 from grader.metadata import load_exercises
 from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_suite, run_variant
 
@@ -79,3 +80,8 @@ def test_variant_gets_the_verdict_it_deserves(variant_runs: dict[str, SuiteRun],
     else:
         assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
         assert run.diagnoses(str(variant.concept)), run.summary()
+        # Every concurrency failure shows how it happened (or says why the journal cannot), and
+        # a concurrency bug's run yields at least one timeline drawn from its own journal.
+        assert not run.witness_problems(), run.witness_problems()
+        if variant.concept in CONCURRENCY_CONCEPTS:
+            assert run.drew_a_witness(), run.summary()

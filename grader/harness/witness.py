@@ -643,7 +643,7 @@ def witness_for_failure(concept: str | None) -> Witness | None:
         return found
     return Witness.unavailable(
         concept or "",
-        "this was found by checking your code or the results, not seen in the journal of a run.")
+        "the journal of this test's runs does not show it (it was found by checking your code or the results).")
 
 
 __all__ = [
