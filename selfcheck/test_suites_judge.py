@@ -23,6 +23,10 @@ from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_sui
 EXERCISES = load_exercises()
 SUITES = [exercise.test_file for exercise in EXERCISES]
 VARIANTS = load_variants()
+# Buggy variants that no child process's journal can show: caught by the static check, and in
+# the test's own process (a deposit that raises while holding the lock, called directly).
+# Their failures say that there is no timeline to show rather than draw one.
+NO_RUN_SHOWS_IT = {"bank_account/deposit_raise_while_holding"}
 # What each stub is written to teach: its suite must diagnose it.
 STUB_LESSONS = {
     "shared_value": "shared value",
@@ -83,5 +87,5 @@ def test_variant_gets_the_verdict_it_deserves(variant_runs: dict[str, SuiteRun],
         # Every concurrency failure shows how it happened (or says why the journal cannot), and
         # a concurrency bug's run yields at least one timeline drawn from its own journal.
         assert not run.witness_problems(), run.witness_problems()
-        if variant.concept in CONCURRENCY_CONCEPTS:
+        if variant.concept in CONCURRENCY_CONCEPTS and variant.id not in NO_RUN_SHOWS_IT:
             assert run.drew_a_witness(), run.summary()
