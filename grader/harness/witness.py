@@ -375,21 +375,25 @@ def check_then_act_witness(events: Sequence[Event], location: str | None = None,
     accesses = _accesses(events, location)
     if accesses:
         words = _Words(events, file=file or _main_file(_site(e) for e in accesses))
+        history: dict[tuple[int, str], list[tuple[int, Event]]] = {}  # (pid, location) -> its accesses so far
         for index, act in enumerate(accesses):
+            pid, hold = int(act["pid"]), act.get("hold", 0)
+            mine = history.setdefault((pid, str(act["loc"])), [])
+            mine.append((index, act))
             if act["op"] != "write":
                 continue
-            pid, hold = int(act["pid"]), act.get("hold", 0)
-            mine = [e for e in accesses[:index] if int(e["pid"]) == pid and e["loc"] == act["loc"]]
-            in_act = [e for e in mine if hold and e.get("hold", 0) == hold]  # re-reads in the act's hold
-            before = [e for e in mine if e not in in_act]
-            if not before or before[-1]["op"] != "read":
+            earlier = mine[:-1]
+            in_act = [(i, e) for i, e in earlier if hold and e.get("hold", 0) == hold]  # re-reads in its hold
+            before = [(i, e) for i, e in earlier if not (hold and e.get("hold", 0) == hold)]
+            if not before or before[-1][1]["op"] != "read":
                 continue  # no check, or this process's own write came last: nothing stale
-            check = before[-1]
-            act_starts = in_act[0]["t"] if in_act else act["t"]
-            interference = next((e for e in accesses if e["op"] == "write" and int(e["pid"]) != pid
-                                 and e["loc"] == act["loc"] and check["t"] < e["t"] < act_starts), None)
+            check_at, check = before[-1]
+            act_at = in_act[0][0] if in_act else index
+            interference = next((e for e in accesses[check_at + 1:act_at] if e["op"] == "write"
+                                 and int(e["pid"]) != pid and e["loc"] == act["loc"]), None)
             if interference is None:
                 continue
+            in_act = [e for _, e in in_act]
             a, b = words.who(check), words.who(interference)
             steps = [words.access(check, "check", ": the check"), words.access(interference, "interfere")]
             steps += [words.access(e, "act") for e in in_act[-1:]]
