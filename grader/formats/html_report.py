@@ -21,7 +21,7 @@ from grader.results import ExerciseResult, GradeReport, TestResult, format_point
 
 REPORT_FILE = Path("grading-results") / "report.html"
 # A few words under a mark, when the step has no label of its own.
-KIND_LABELS = {"acquire": "takes", "release": "releases", "wait": "waits", "exit": "ends", "stop": "asks again"}
+KIND_LABELS = {"acquire": "takes", "release": "releases", "wait": "waits", "exit": "ends, still holding it", "stop": "asks again"}
 
 LANE_HEIGHT = 80
 LABEL_WIDTH = 56

@@ -503,9 +503,9 @@ def unreleased_witness(events: Sequence[Event], lock: str, pid: int | None = Non
     if end is not None:
         how = "crashes" if end.get("code") else "finishes"
         steps.append(Step(me, f"{me} {how} still holding {name}: no path after {words.where(_site(taken))[1:-1]} "
-                          "released it", int(end["t"]), "exit", None, "held"))
+                          "released it", int(end["t"]), "exit", None, "cycle"))
     else:
-        steps.append(Step(me, f"{me} was stopped still holding {name}", int(ordered[-1]["t"]), "exit", None, "held"))
+        steps.append(Step(me, f"{me} was stopped still holding {name}", int(ordered[-1]["t"]), "exit", None, "cycle"))
     waiter = next((e for e in ordered if e["k"] == "wait" and e["lock"] == lock and int(e["pid"]) != owner
                    and e["t"] > taken["t"] and not any(a["k"] == "acquire" and a["pid"] == e["pid"]
                                                        and a["lock"] == lock and a["t"] > e["t"] for a in ordered)),
