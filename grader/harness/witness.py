@@ -609,7 +609,8 @@ def remember_run(events: Sequence[Event]) -> None:
 
     A suite that counts (ten processes, a hundred increments, the total must be exact) raises
     its failure after the runs, from the results alone; this keeps, per test, the latest run's
-    lost update and check-then-act, so that failure can show the real schedule behind it.
+    lost update and check-then-act, so that failure can show the real schedule behind it (the
+    last run that showed one: the failing run itself, or in a counting test one of its runs).
     """
     test = _current_test()
     if test is None:
@@ -628,7 +629,8 @@ def remember_run(events: Sequence[Event]) -> None:
             found[CHECK_THEN_ACT] = stale
     except Exception:  # noqa: BLE001 - a witness is an extra: never a failure of the run
         return
-    _RECENT["witnesses"].update(found)
+    if found:  # the latest run that showed something; a lucky later run does not erase it
+        _RECENT["witnesses"] = found
 
 
 def recall(concept: str | None) -> Witness | None:
