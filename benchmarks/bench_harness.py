@@ -2,7 +2,8 @@
 
 Prints microseconds per tracked acquire/release pair and per guarded read and write, next to
 the plain multiprocessing objects, measured in a child process (where the checks happen)
-with race amplification off. Asserts nothing.
+with race amplification off; then the time to draw the witnesses (grader/harness/witness.py)
+from the journal of a real lost-update run. Asserts nothing.
 
     python benchmarks/bench_harness.py [--iterations N]
 """
@@ -47,6 +48,37 @@ def measure(iterations: int, method: str) -> tuple[list[float], list[float]]:
     return list(results[0:2]), list(results[2:4])
 
 
+def _unlocked_increments(counter, lock, times: int) -> None:
+    for _ in range(times):
+        counter.value += 1
+
+
+def witness_cost(method: str, processes: int = 10, times: int = 10, repeats: int = 20) -> tuple[int, float, float]:
+    """(events, ms to analyse with witnesses, ms for what a closing harness keeps) of one
+    lost-update run's journal: the work witnesses add to a checked run."""
+    from grader.harness.analysis import analyse
+    from grader.harness.witness import check_then_act_witness, lost_update_witness
+
+    with Harness(method, [str(Path(__file__).parent)]) as harness:
+        counter, lock = harness.RawValue("i", 0), harness.Lock()
+        children = [harness.Process(target=_unlocked_increments, args=(counter, lock, times)) for _ in range(processes)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+        events = list(harness._reader.everything())
+    started = time.perf_counter()
+    for _ in range(repeats):
+        analyse(events)
+    analysed = (time.perf_counter() - started) / repeats * 1e3
+    started = time.perf_counter()
+    for _ in range(repeats):
+        lost_update_witness(events)
+        check_then_act_witness(events)
+    kept = (time.perf_counter() - started) / repeats * 1e3
+    return len(events), analysed, kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=20_000)
@@ -57,6 +89,9 @@ def main() -> None:
     print(f"  {'':34}{'plain':>10}{'harness':>10}{'overhead':>10}")
     print(f"  {'acquire + release':34}{plain[0]:>10.2f}{tracked[0]:>10.2f}{tracked[0] - plain[0]:>10.2f}")
     print(f"  {'read + write of .value (unlocked)':34}{plain[1]:>10.2f}{tracked[1]:>10.2f}{tracked[1] - plain[1]:>10.2f}")
+    events, analysed, kept = witness_cost(options.start_method)
+    print(f"Witnesses from a 10 x 10 lost-update run's journal ({events} events): analyse() with witnesses "
+          f"{analysed:.1f} ms; kept at close (lost update, check-then-act) {kept:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the workflow's grading step: one result per exercise for GitHub's "
                         "autograding reporter in $GITHUB_OUTPUT, no score notices of its own (the "
                         "reporter prints them), exit 0 once graded (see docs/grader.md)")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not write the HTML report (grading-results/report.html)")
     return parser
 
 
@@ -165,6 +167,10 @@ def run(argv: Sequence[str]) -> int:
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             append_step_summary(report, Path(summary))
+    if not args.no_report and not args.tests_from:
+        from grader.formats.html_report import report_and_say_where
+
+        report_and_say_where(report, setup.root)
     if args.classroom:
         write_classroom_outputs(report, exercises, Path(os.environ["GITHUB_OUTPUT"]))
         sys.stdout.flush()

@@ -7,6 +7,7 @@ GitHub annotations, so suites raise `StudentFailure` rather than a bare assert.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,24 @@ class StudentFailure(AssertionError):
     """A failed check, explained in plain words for the student.
 
     `message` is the whole explanation; `site` the student's line it is about, when known;
-    `concept` a short name of the idea to revisit (for example "lost update").
+    `concept` a short name of the idea to revisit (for example "lost update"); `witness` the
+    events of the run that show how a concurrency failure happened (plain JSON-able data, see
+    `grader.harness.witness`). A failure of a concurrency concept raised without one (a suite
+    that found the bug in its results) takes the witness its test's latest run showed, or says
+    that the journal cannot show one.
     """
 
-    def __init__(self, message: str, site: Site | None = None, concept: str | None = None) -> None:
+    def __init__(self, message: str, site: Site | None = None, concept: str | None = None,
+                 witness: dict[str, Any] | None | object = ...) -> None:
+        if witness is ...:
+            from grader.harness.witness import witness_for_failure
+
+            found = witness_for_failure(concept)
+            witness = None if found is None else found.to_dict()
+            if found is not None:
+                message = f"{message}\n{found.text()}"
         super().__init__(message)
+        self.witness: dict[str, Any] | None = witness  # type: ignore[assignment]
         self.message = message
         self.site = site
         self.concept = concept

@@ -8,6 +8,7 @@ the grading itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Status of one test.
 PASSED = "passed"
@@ -50,6 +51,7 @@ class TestResult:
     line: int | None = None
     concept: str | None = None
     duration: float = 0.0
+    witness: dict[str, Any] | None = None  # how a concurrency failure happened (harness/witness.py)
 
     @property
     def counts(self) -> bool:

@@ -109,6 +109,7 @@ def score_exercise(exercise: Exercise, run: SuiteRun) -> ExerciseResult:
                 line=_int_or_none(event.get("line")),
                 concept=event.get("concept") or None,
                 duration=float(event.get("duration") or 0.0),
+                witness=event.get("witness") if isinstance(event.get("witness"), dict) else None,
             ))
         elif name == running and run.timed_out:
             stuck = run.stuck_at

@@ -25,6 +25,7 @@ from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
 WORKFLOW_PATH = Path(".github/workflows/classroom.yml")
 PYTHON_VERSION = "3.12"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+UPLOAD_ARTIFACT = "actions/upload-artifact@v4"
 INSTALL_MINUTES = 5
 GRADE_STEP = "grade"
 GRADE_COMMAND = "python -m grader --classroom"
@@ -111,6 +112,14 @@ def render(exercises: Sequence[Exercise]) -> str:
     lines += [
         "        with:",
         f"          runners: {','.join(ids)}",
+        # The HTML report (timelines of concurrency failures) that the grading step wrote.
+        "      - name: Upload the grading report",
+        "        if: ${{ !cancelled() && steps.install.outcome == 'success' }}",
+        f"        uses: {UPLOAD_ARTIFACT}",
+        "        with:",
+        "          name: grading-report",
+        "          path: grading-results/",
+        "          if-no-files-found: ignore",
     ]
     return "\n".join(lines) + "\n"
 

@@ -52,6 +52,26 @@ class SuiteRun:
     def concepts(self) -> set[str]:
         return {str(r["concept"]) for r in self.failed if r.get("concept")}
 
+    def witness_problems(self) -> list[str]:
+        """Concurrency failures without a witness, or whose message does not show it."""
+        from grader.harness.witness import CONCURRENCY_CONCEPTS
+
+        problems = []
+        for result in self.failed:
+            if result.get("concept") not in CONCURRENCY_CONCEPTS:
+                continue
+            witness = result.get("witness")
+            if not isinstance(witness, dict) or not witness.get("text"):
+                problems.append(f"{result['test']}: no witness")
+            elif witness["text"] not in str(result.get("message")) and "(cut:" not in str(result.get("message")):
+                problems.append(f"{result['test']}: the message does not show its witness")
+            elif witness.get("drawn") and not witness.get("steps"):
+                problems.append(f"{result['test']}: a drawn witness without steps")
+        return problems
+
+    def drew_a_witness(self) -> bool:
+        return any((r.get("witness") or {}).get("drawn") for r in self.failed)
+
     def diagnoses(self, concept: str) -> bool:
         return bool(self.concepts & FAMILIES.get(concept, {concept}))
 

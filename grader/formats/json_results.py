@@ -17,7 +17,7 @@ FORMAT_VERSION = 1
 
 
 def test_to_json(test: TestResult) -> dict[str, Any]:
-    return {
+    data = {
         "name": test.name,
         "status": test.status,
         "score": test.score,
@@ -28,6 +28,9 @@ def test_to_json(test: TestResult) -> dict[str, Any]:
         "concept": test.concept,
         "duration": round(test.duration, 3),
     }
+    if test.witness is not None:  # only concurrency failures have one
+        data["witness"] = test.witness
+    return data
 
 
 def exercise_to_json(result: ExerciseResult) -> dict[str, Any]:

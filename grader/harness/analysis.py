@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from grader.feedback import Site
 from grader.harness.findings import (
@@ -27,6 +27,14 @@ from grader.harness.findings import (
     Finding,
 )
 from grader.harness.runtime import display_path, site_from_json
+from grader.harness.witness import (
+    Witness,
+    deadlock_witness,
+    for_stop,
+    lock_order_witness,
+    lost_update_witness,
+    unreleased_witness,
+)
 
 Event = dict[str, object]
 
@@ -58,6 +66,11 @@ class JournalReader:
         fresh.sort(key=lambda e: e["t"])  # type: ignore[arg-type, return-value]
         self.events.extend(fresh)
         return fresh
+
+    def everything(self) -> list[Event]:
+        """Every event of the run so far, including any not read yet."""
+        self.poll()
+        return self.events
 
 
 def _parse(line: bytes) -> Event | None:
@@ -92,8 +105,11 @@ class LockTable:
     waiting: dict[int, Holding] = field(default_factory=dict)
     exited: dict[int, Event] = field(default_factory=dict)
     stops: list[Event] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # everything applied, for witnesses
 
     def apply(self, events: Iterable[Event]) -> None:
+        events = list(events)
+        self.events.extend(events)
         for event in events:
             pid, kind = int(event["pid"]), event["k"]  # type: ignore[call-overload]
             if kind == "wait":
@@ -140,12 +156,16 @@ class LockTable:
                 f"{wanted.name} at {wanted.site}"
             )
         first = self.waiting[cycle[0]]
+        held = {pid: [(h.lock, _str(h.site)) for h in self.held.get(pid, {}).values()] for pid in cycle}
+        waiting = {pid: (self.waiting[pid].lock, _str(self.waiting[pid].site)) for pid in cycle}
+        file = first.site.file if first.site else None
         return Finding(
             DEADLOCK,
             "Deadlock: these processes each wait for a lock that another one of them holds, so "
             "none of them can ever go on. Look at the order in which your code takes the locks.",
             first.site,
             tuple(details),
+            witness=_safe(DEADLOCK, deadlock_witness, self.events, cycle, held, waiting, names, file),
         )
 
     def stranded(self, alive: set[int]) -> Finding | None:
@@ -156,8 +176,29 @@ class LockTable:
             holder = self.holder(wanted.lock)
             if holder is not None and holder not in alive:
                 holding = self.held[holder][wanted.lock]
-                return unreleased_finding(holding, self.exited.get(holder), waiting_at=wanted.site)
+                finding = unreleased_finding(holding, self.exited.get(holder), waiting_at=wanted.site)
+                return _with_witness(finding, unreleased_witness, self.events, holding.lock, holder, _file(finding))
         return None
+
+
+def _str(site: Site | None) -> str | None:
+    return None if site is None else str(site)
+
+
+def _file(finding: Finding) -> str | None:
+    return finding.site.file if finding.site else None
+
+
+def _safe(concept: str, build: Callable[..., Witness], *args: object) -> Witness:
+    """A witness, or plain words that none could be drawn: never a failure of the grading."""
+    try:
+        return build(*args)
+    except Exception as error:  # noqa: BLE001 - a witness is an extra; the finding must stand
+        return Witness.unavailable(concept, f"the journal could not be put into a timeline ({type(error).__name__}).")
+
+
+def _with_witness(finding: Finding, build: Callable[..., Witness], *args: object) -> Finding:
+    return replace(finding, witness=_safe(finding.concept, build, *args))
 
 
 def unreleased_finding(holding: Holding, exit_event: Event | None, waiting_at: Site | None = None) -> Finding:
@@ -190,13 +231,14 @@ def analyse(events: list[Event]) -> list[Finding]:
 _STOP_CONCEPTS = {"self_deadlock": SELF_DEADLOCK, "foreign_release": FOREIGN_RELEASE}
 
 
-def stop_finding(event: Event) -> Finding:
+def stop_finding(event: Event, events: list[Event] | None = None) -> Finding:
     """The finding a child journaled just before the harness stopped it."""
-    return Finding(_STOP_CONCEPTS[str(event["k"])], str(event["message"]), _site(event))
+    finding = Finding(_STOP_CONCEPTS[str(event["k"])], str(event["message"]), _site(event))
+    return finding if events is None else _with_witness(finding, for_stop, events, event)
 
 
 def _stops(events: list[Event]) -> list[Finding]:
-    return [stop_finding(e) for e in events if e["k"] in _STOP_CONCEPTS]
+    return [stop_finding(e, events) for e in events if e["k"] in _STOP_CONCEPTS]
 
 
 def _unreleased(events: list[Event]) -> list[Finding]:
@@ -208,7 +250,9 @@ def _unreleased(events: list[Event]) -> list[Finding]:
             key = (uid, tuple(site or ()))
             if key not in seen:
                 seen.add(key)
-                findings.append(unreleased_finding(Holding(uid, name, site_from_json(site)), event))
+                finding = unreleased_finding(Holding(uid, name, site_from_json(site)), event)
+                pid = int(event["pid"])  # type: ignore[call-overload]
+                findings.append(_with_witness(finding, unreleased_witness, events, uid, pid, _file(finding)))
     return findings
 
 
@@ -231,7 +275,7 @@ def _lock_order(events: list[Event]) -> list[Finding]:
             continue
         reported.add(pair)
         _, _, site_b2, site_a2 = back
-        findings.append(
+        findings.append(_with_witness(
             Finding(
                 LOCK_ORDER,
                 f"These two locks are taken in opposite orders: {name_a} then {name_b} "
@@ -240,8 +284,9 @@ def _lock_order(events: list[Event]) -> list[Finding]:
                 "and wait forever for the other, even if this run was lucky. Always take locks "
                 "in one fixed order.",
                 site_b1,
-            )
-        )
+            ),
+            lock_order_witness, events, first, second, site_b1.file if site_b1 else None,
+        ))
     return findings
 
 
@@ -265,7 +310,8 @@ def _lockset(events: list[Event]) -> list[Finding]:
             candidates[location] &= held
         if candidates[location]:
             continue
-        return [_lockset_finding(location, event, first_access[location], names)]
+        finding = _lockset_finding(location, event, first_access[location], names)
+        return [_with_witness(finding, lost_update_witness, events, location, _file(finding), event)]
     return []
 
 

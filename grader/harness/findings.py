@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.feedback import Site, StudentFailure
+from grader.harness.witness import Witness
 
 LOST_UPDATE = "lost update"
 UNRELEASED_LOCK = "unreleased lock"
@@ -51,13 +52,15 @@ class Finding:
     message: str
     site: Site | None = None
     details: tuple[str, ...] = field(default=())
+    witness: Witness | None = field(default=None, compare=False)  # how it happened, from the journal
 
     @property
     def rank(self) -> int:
         return PRIORITY.index(self.concept) if self.concept in PRIORITY else len(PRIORITY)
 
     def full_message(self) -> str:
-        return "\n".join((self.message, *(f"  {line}" for line in self.details)))
+        text = "\n".join((self.message, *(f"  {line}" for line in self.details)))
+        return f"{text}\n{self.witness.text()}" if self.witness is not None else text
 
     def failure(self) -> ConcurrencyFailure:
         return ConcurrencyFailure(self)
@@ -71,7 +74,9 @@ class ConcurrencyFailure(StudentFailure):
     """Raised in the test process: a concurrency bug, explained, with the student's line."""
 
     def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.full_message(), site=finding.site, concept=finding.concept)
+        # Without a witness of its own (found in the test's process), a failure says there is none.
+        witness = finding.witness.to_dict() if finding.witness is not None else ...
+        super().__init__(finding.full_message(), site=finding.site, concept=finding.concept, witness=witness)
         self.finding = finding
 
 

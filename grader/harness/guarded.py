@@ -29,7 +29,7 @@ class _Guarded:
         self._config = config
         self.name = name
 
-    def _access(self, op: str, location: str) -> None:
+    def _access(self, op: str, location: str, value: Any = None) -> None:
         config = self._config
         site = caller_site(config, depth=3)
         if not in_child(config):
@@ -48,6 +48,7 @@ class _Guarded:
             held=[held.uid for held in state.held],
             hold=state.holds_started if state.held else 0,
             site=site_to_json(site),
+            val=_plain(value),
             **({} if config.check_locks else {"lockset": False}),
         )
         if op == "write" and not state.held:
@@ -57,6 +58,11 @@ class _Guarded:
         if in_child(self._config):
             pauses = self._config.pauses
             _pause(pauses.after_locked_read if process_state().held else pauses.after_unlocked_read)
+
+
+def _plain(value: Any) -> Any:
+    """The value read or written, as the journal can hold it (the witness shows it)."""
+    return value if value is None or isinstance(value, (int, float, str)) else repr(value)
 
 
 def _pause(seconds: float) -> None:
@@ -69,14 +75,14 @@ class GuardedValue(_Guarded):
 
     @property
     def value(self) -> Any:
-        self._access("read", self.name)
         value = self._raw.value
+        self._access("read", self.name, value)
         self._after_read()
         return value
 
     @value.setter
     def value(self, new: Any) -> None:
-        self._access("write", self.name)
+        self._access("write", self.name, new)
         self._raw.value = new
 
     def __repr__(self) -> str:
@@ -98,16 +104,18 @@ class GuardedArray(_Guarded):
         return [index]
 
     def __getitem__(self, key: int | slice) -> Any:
-        for index in self._indices(key):
-            self._access("read", f"{self.name}[{index}]")
         value = self._raw[key]
+        values = value if isinstance(key, slice) else [value]
+        for index, item in zip(self._indices(key), values, strict=False):
+            self._access("read", f"{self.name}[{index}]", item)
         self._after_read()
         return value
 
     def __setitem__(self, key: int | slice, new: Any) -> None:
-        for index in self._indices(key):
-            self._access("write", f"{self.name}[{index}]")
-        self._raw[key] = new
+        items = list(new) if isinstance(key, slice) else [new]
+        for index, item in zip(self._indices(key), items, strict=False):
+            self._access("write", f"{self.name}[{index}]", item)
+        self._raw[key] = items if isinstance(key, slice) else new
 
     def __iter__(self) -> Iterator[Any]:
         for index in range(len(self._raw)):

@@ -28,6 +28,7 @@ from grader.harness.analysis import (
 )
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
+from grader.harness.witness import remember_run
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.processes import process_table
@@ -394,6 +395,7 @@ class RemoteHarness:
                 self._ref.close()
             except StudentFailure:
                 pass
+        remember_run(self.events())  # for a failure the test raises later, from its results
         self.forget()
 
     def forget(self) -> None:

@@ -10,7 +10,8 @@ Events (one JSON object per line, key "event"):
   collected       {"tests": [names]}: every test of the suite, in order
   collect_error   {"message"}: the suite (or a module it imports) could not be loaded
   start           {"test"}: a test began (the last one without a result is the one running)
-  result          {"test", "status", "message", "file", "line", "concept", "duration"}
+  result          {"test", "status", "message", "file", "line", "concept", "duration"}, and
+                  "witness" when a concurrency failure carries one (grader/harness/witness.py)
   finish          {"exitstatus"}
 
 On SIGUSR1 the plugin dumps every thread's stack to the file --grader-stack-file names
@@ -189,6 +190,8 @@ class _Recorder:
                 "line": explanation.site.line if explanation.site else None,
                 "concept": explanation.concept,
             }
+            if getattr(error, "witness", None):
+                info["witness"] = error.witness
             if info["file"]:
                 info["file"] = self.display(str(info["file"]))
             else:
@@ -254,6 +257,8 @@ def _combine(phases: list[dict[str, Any]]) -> dict[str, Any]:
                 status = "error"
             base.update(status=status, message=phase.get("message", ""), file=phase.get("file"),
                         line=phase.get("line"), concept=phase.get("concept"))
+            if phase.get("witness"):
+                base["witness"] = phase["witness"]
             return base
     if any(p["outcome"] == "skipped" for p in phases):
         base["status"] = "skipped"

@@ -19,6 +19,7 @@ from grader.workflow import (
     GRADE_COMMAND,
     GRADE_STEP,
     REPORTER,
+    UPLOAD_ARTIFACT,
     WORKFLOW_PATH,
     main,
     render,
@@ -78,9 +79,9 @@ def test_classroom_workflow_has_the_autograding_shape() -> None:
     install = job["steps"][2]["run"]
     assert install in ("python -m pip install -e .", "python -m pip install .")
 
-    # One grading step (each push grades once), then the reporter; nothing else.
-    assert len(job["steps"]) == 5
-    grade, reporter = job["steps"][3:]
+    # One grading step (each push grades once), the reporter, and the report's upload.
+    assert len(job["steps"]) == 6
+    grade, reporter = job["steps"][3:5]
     assert grade["id"] == GRADE_STEP and grade["run"] == GRADE_COMMAND == (
         "python -m grader --classroom")
     assert "uses" not in grade and "if" not in grade
@@ -95,6 +96,9 @@ def test_classroom_workflow_has_the_autograding_shape() -> None:
     assert reporter["env"] == {
         f"{i.upper()}_RESULTS": f"${{{{steps.{GRADE_STEP}.outputs.{i}}}}}" for i in ids
     }
+    upload = job["steps"][-1]  # the HTML report the grading step wrote, as an artifact
+    assert upload["uses"] == UPLOAD_ARTIFACT and upload["with"]["path"] == "grading-results/"
+    assert "!cancelled()" in upload["if"]
 
 
 def test_ids_keep_hyphens_and_names_that_cannot_be_ids_are_refused() -> None:
