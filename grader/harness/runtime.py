@@ -77,7 +77,7 @@ class ProcessState:
     holds_started: int = 0
     journals: dict[str, Journal] = field(default_factory=dict)
     keep: list[object] = field(default_factory=list)  # objects that must outlive this call
-    fingerprint: dict[tuple[str, str], object] = field(default_factory=dict)  # the harness as it started
+    fingerprint: object = None  # the harness as this process started (grader.sandbox.integrity)
 
 
 _STATE: ProcessState | None = None

@@ -159,7 +159,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         reply = host.handle(raw)
         tampered = integrity.changed(host.fingerprint)
         if not tampered and host.last_op == "import":
-            tampered = integrity.changed(host.full_fingerprint, integrity.EVERYTHING)
+            tampered = integrity.changed(host.full_fingerprint)
         if tampered:
             reply = encode_reply({"error": {"type": "interference", "mro": [], "message": "",
                                             "frames": [], "interference": tampered}})

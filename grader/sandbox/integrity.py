@@ -16,6 +16,7 @@ import multiprocessing.synchronize
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any
 
 _STDLIB = (
@@ -31,9 +32,16 @@ _STDLIB_CLASSES = (
 )
 # Globals the harness itself rebinds while it runs (per-process state).
 _MUTABLE = {("grader.harness.runtime", "_STATE")}
-# The objects themselves, not their ids: an id can be reused by the replacement once the
-# original is freed.
-Fingerprint = dict[tuple[str, str], object]
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """(label, live namespace, name, object) for everything watched. The namespaces are the
+    modules' and classes' own dicts, read again at each check; the objects are kept, not their
+    ids, since an id can be reused by the replacement once the original is freed."""
+
+    entries: tuple[tuple[str, Any, str, object], ...]
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -48,34 +56,31 @@ def _harness_modules(packages: tuple[str, ...]) -> list[Any]:
             if module is not None and name.split(".")[0] in packages]
 
 
-def _class_entries(owner: str, cls: type, into: Fingerprint) -> None:
-    for key, value in list(vars(cls).items()):
-        into[(f"{owner}.{cls.__qualname__}", key)] = value
+def _entries(owner: str, namespace: Any, into: list[tuple[str, Any, str, object]]) -> None:
+    for key, value in list(namespace.items()):
+        if (owner, key) not in _MUTABLE:
+            into.append((owner, namespace, key, value))
 
 
 def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
-    """Every global of the harness's modules, every attribute of their classes, and
-    the standard-library functions the instruments call."""
-    prints: Fingerprint = {}
+    """Every global of the watched modules, every attribute of their classes, and the
+    standard-library functions the instruments call."""
+    entries: list[tuple[str, Any, str, object]] = []
     for module in _harness_modules(packages):
-        for key, value in list(vars(module).items()):
-            if (module.__name__, key) in _MUTABLE:
-                continue
-            prints[(module.__name__, key)] = value
+        namespace = vars(module)
+        _entries(module.__name__, namespace, entries)
+        for value in list(namespace.values()):
             if isinstance(value, type) and value.__module__ == module.__name__:
-                _class_entries(module.__name__, value, prints)
+                _entries(f"{module.__name__}.{value.__qualname__}", value.__dict__, entries)
     for module, names in _STDLIB:
-        for name in names:
-            prints[(module.__name__, name)] = getattr(module, name, None)
+        namespace = vars(module)
+        entries += [(module.__name__, namespace, name, namespace.get(name)) for name in names]
     for cls in _STDLIB_CLASSES:
-        _class_entries(cls.__module__, cls, prints)
-    return prints
+        _entries(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__, entries)
+    return Fingerprint(tuple(entries))
 
 
-def changed(before: Fingerprint, packages: tuple[str, ...] = HARNESS) -> list[str]:
-    """What was replaced or removed since `before` (new globals of the harness are fine: lazy
-    imports add some)."""
-    now = fingerprint(packages)
-    missing = object()
-    return sorted(f"{owner}.{name}" for (owner, name), value in before.items()
-                  if now.get((owner, name), missing) is not value)[:5]
+def changed(before: Fingerprint) -> list[str]:
+    """What was replaced or removed since `before` (new names are fine: lazy imports add some)."""
+    return sorted(f"{owner}.{key}" for owner, namespace, key, value in before.entries
+                  if namespace.get(key, _MISSING) is not value)[:5]
