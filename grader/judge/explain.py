@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from grader.feedback import Site, StudentFailure
 from grader.judge.remote import StudentError
@@ -24,6 +25,7 @@ class Explanation:
     message: str
     site: Site | None
     concept: str | None
+    witness: dict[str, Any] | None = None  # how a concurrency failure happened (plain data)
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -59,7 +61,8 @@ def explain(error: BaseException) -> Explanation | None:
                    "on every run, but it is there.")
     failure = next((e for e in leaves if isinstance(e, StudentFailure)), None)
     if failure is not None:
-        return Explanation(failure.message + suffix, failure.site, failure.concept)
+        return Explanation(failure.message + suffix, failure.site, failure.concept,
+                           getattr(failure, "witness", None))
     raised = next((e for e in leaves if isinstance(e, StudentError)), None)
     if raised is not None:
         where = f" at {raised.site}" if raised.site else ""

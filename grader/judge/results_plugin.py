@@ -190,8 +190,8 @@ class _Recorder:
                 "line": explanation.site.line if explanation.site else None,
                 "concept": explanation.concept,
             }
-            if getattr(error, "witness", None):
-                info["witness"] = error.witness
+            if explanation.witness:
+                info["witness"] = explanation.witness
             if info["file"]:
                 info["file"] = self.display(str(info["file"]))
             else:
