@@ -51,8 +51,9 @@ def _example(errors: list[BaseException]) -> str | None:
     return None
 
 
-def explain(error: BaseException) -> Explanation | None:
-    """The student's explanation of `error`, or None if it is not about the student's code."""
+def explain(error: BaseException, *, fallback: bool = True) -> Explanation | None:
+    """The student's explanation of `error`. Any other exception is told as `Type: message`
+    (no traceback) when `fallback`, else None (for callers that find the line themselves)."""
     leaves = _leaves(error)
     example = _example([error, *leaves])
     suffix = f"\nFound with the example {example}." if example else ""
@@ -72,7 +73,7 @@ def explain(error: BaseException) -> Explanation | None:
             raised.site,
             None,
         )
-    if isinstance(error, Exception):
+    if fallback and isinstance(error, Exception):
         # Anything else went wrong in the test with what the student's code returned (None
         # where a list was due, say). Say what, without the judge's traceback.
         return Explanation(f"{type(error).__name__}: {error}{suffix}", None, None)

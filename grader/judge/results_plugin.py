@@ -182,7 +182,7 @@ class _Recorder:
 
     def describe(self, error: BaseException, tb: TracebackType | None) -> dict[str, Any]:
         """Message, file, line and concept for a failed phase, without harness tracebacks."""
-        explanation = explain(error)
+        explanation = explain(error, fallback=False)
         if explanation is not None:
             info: dict[str, Any] = {
                 "message": truncate(explanation.message),
