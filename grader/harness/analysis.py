@@ -426,10 +426,13 @@ def run_findings(events: list[Event], *, require_concurrency: bool = True,
     children = children_of(events)
     aborted = [e for e in events if e["k"] == "abort"]
     findings = analyse(events)
-    findings += [Finding(str(e["concept"]), str(e["message"]), _site(e),
-                         tuple(str(d) for d in e.get("details") or ())) for e in aborted]  # type: ignore[union-attr]
     findings += _interference(events, children)
     findings += _final_deadlock(events, children)
+    # What the run's watchdog stopped it for, unless the journal itself shows it (with a witness).
+    shown = {f.concept for f in findings}
+    findings += [Finding(str(e["concept"]), str(e["message"]), _site(e),
+                         tuple(str(d) for d in e.get("details") or ()))  # type: ignore[union-attr]
+                 for e in aborted if e["concept"] not in shown]
     if require_join:
         findings += _reads_while_running(events, children)
     findings += _order_findings(children, require_concurrency, require_join)
