@@ -263,6 +263,7 @@ def _pytest_failures(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # every suite on the stubs, then all of them on the solutions
 def test_release_works_as_a_fresh_repository(source_repo: Path, tmp_path: Path) -> None:
     assert main([str(tmp_path / "template"), "--root", str(source_repo)]) == 0
     clone = tmp_path / "student"
