@@ -167,6 +167,11 @@ def _resolve(text: str, outputs: dict[str, dict[str, str]]) -> str:
     return resolved
 
 
+# The one step condition the generated workflow uses: after a step that succeeded, even if a
+# later one failed.
+_AFTER_STEP = re.compile(r"^\$\{\{ !cancelled\(\) && steps\.(?P<id>[\w-]+)\.outcome == 'success' \}\}$")
+
+
 def load_job(workflow: Path) -> dict[str, Any]:
     data = YAML(typ="safe").load(workflow.read_text(encoding="utf-8"))
     (job,) = data["jobs"].values()
@@ -187,12 +192,18 @@ def run_job(workflow: Path, workspace: Path, python_bin: Path, scratch: Path,
                 "RUNNER_TEMP": str(scratch)})
     scratch.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, dict[str, str]] = {}
+    outcomes: dict[str, str] = {}
     runs: list[StepRun] = []
     for number, step in enumerate(job["steps"]):
         name = step.get("name", f"step {number}")
         if "if" in step:
-            raise NotImplementedError(f"step condition {step['if']!r}")
-        if any(r.outcome != "success" for r in runs):
+            condition = _AFTER_STEP.match(step["if"])
+            if condition is None:
+                raise NotImplementedError(f"step condition {step['if']!r}")
+            runs_it = outcomes.get(condition["id"]) == "success"  # !cancelled(): never cancelled here
+        else:
+            runs_it = all(r.outcome == "success" for r in runs)
+        if not runs_it:
             runs.append(StepRun(name, "skipped"))
             continue
         step_env = {**env, **{k: _resolve(v, outputs) for k, v in step.get("env", {}).items()}}
@@ -207,6 +218,13 @@ def run_job(workflow: Path, workspace: Path, python_bin: Path, scratch: Path,
             inputs = {k: _resolve(v, outputs) for k, v in step.get("with", {}).items()}
             code, stdout = reporter(inputs, step_env)
             runs.append(StepRun(name, "success" if code == 0 else "failure", stdout))
+        elif uses.startswith("actions/upload-artifact@"):
+            # Uploads what the path holds (nothing is an error only if asked to be).
+            path = workspace / step["with"]["path"]
+            files = sorted(p.relative_to(workspace).as_posix() for p in path.rglob("*") if p.is_file()) \
+                if path.exists() else []
+            ok = bool(files) or step["with"].get("if-no-files-found") in ("ignore", "warn")
+            runs.append(StepRun(name, "success" if ok else "failure", "\n".join(files)))
         elif "run" in step:
             output_file = scratch / f"output-{number}"
             summary_file = scratch / f"summary-{number}"
@@ -230,4 +248,6 @@ def run_job(workflow: Path, workspace: Path, python_bin: Path, scratch: Path,
                                 summary_file.read_text(encoding="utf-8")))
         else:
             raise NotImplementedError(f"no stand-in for step {name!r} ({uses or 'no run'})")
+        if "id" in step:
+            outcomes[step["id"]] = runs[-1].outcome
     return JobRun(runs)

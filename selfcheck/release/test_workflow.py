@@ -114,8 +114,8 @@ def test_another_exercise_set_renders_a_valid_workflow(tmp_path: Path) -> None:
                  Exercise("quiz", "quiz", "t", 3, 400)]
     path = tmp_path / "w.yml"
     path.write_text(render(exercises), encoding="utf-8")
-    reporter = steps(load(path))[-1]
-    assert reporter["with"]["runners"] == "lock-order,quiz"
+    reporter = steps(load(path))[4]  # after checkout, setup, install and the grading step
+    assert reporter["uses"] == REPORTER and reporter["with"]["runners"] == "lock-order,quiz"
     assert reporter["env"]["LOCK-ORDER_RESULTS"] == "${{steps.grade.outputs.lock-order}}"
     assert steps(load(path))[3]["timeout-minutes"] == 3 + 8  # 90 s and 400 s, plus a minute each
     assert validate(path).returncode == 0
