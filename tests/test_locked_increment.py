@@ -42,6 +42,7 @@ def run_increment_workers(make_harness, mod, n: int, times: int, start: int = 0,
     return counter._raw.value
 
 
+@pytest.mark.rule("L1")
 def test_increment_adds_one_times_times(make_harness, mod) -> None:
     total = run_increment_workers(make_harness, mod, n=1, times=7, start=5, check_locks=False)
     require(
@@ -52,15 +53,18 @@ def test_increment_adds_one_times_times(make_harness, mod) -> None:
     )
 
 
+@pytest.mark.rule("L2", "L3")
 def test_increment_holds_the_lock_for_every_read_and_write(make_harness, mod) -> None:
     total = run_increment_workers(make_harness, mod, n=4, times=10)
     require(total == 40, f"4 processes x 10 increments gave {total}, not 40.", site=site_of(mod.increment))
 
 
+@pytest.mark.rule("L4")
 def test_increment_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.increment)
 
 
+@pytest.mark.rule("L3", "L6")
 @pytest.mark.timeout(COUNTING_TIMEOUT)
 @pytest.mark.parametrize(("start_method", "runs"), start_method_plan())
 def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: str, runs: int) -> None:
@@ -77,6 +81,7 @@ def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: st
     )
 
 
+@pytest.mark.rule("L5")
 def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
@@ -85,6 +90,7 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness.require_processes(4, "run(4, 3)")
 
 
+@pytest.mark.rule("L6")
 def test_run_counts_from_start(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
@@ -98,6 +104,7 @@ def test_run_counts_from_start(make_harness, mod) -> None:
     )
 
 
+@pytest.mark.rule("L6")
 @property_settings(max_examples=12)
 @given(n=st.integers(1, 5), times=st.integers(0, 12), start=st.integers(-100, 100))
 def test_run_property_total_is_start_plus_n_times_times(make_harness, mod, n: int, times: int, start: int) -> None:
