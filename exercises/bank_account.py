@@ -15,8 +15,9 @@ from typing import Any
 
 def deposit(balance: Any, lock: Any, amount: int) -> None:
     """Add `amount` dollars to the shared balance."""
-    # TODO: refuse an amount that is not a whole number above 0 (raise ValueError).
-    # TODO: another process can change the balance between the read and the write below.
+    # TODO: refuse an amount that is not a whole number above 0 (raise ValueError); True and
+    # False are not amounts (rule B1).
+    # TODO: another process can change the balance between the read and the write below (rule B2).
     current = balance.value
     balance.value = current + amount
 
@@ -26,8 +27,8 @@ def withdraw(balance: Any, lock: Any, amount: int) -> bool:
 
     Returns True if the money was taken out, False if there was not enough.
     """
-    # TODO: refuse an amount that is not a whole number above 0 (raise ValueError).
-    # TODO: between the check and the subtraction, another process can take the money.
+    # TODO: refuse an amount that is not a whole number above 0 (raise ValueError) (rule B3).
+    # TODO: between the check and the subtraction, another process can take the money (rule B4).
     if balance.value >= amount:
         balance.value = balance.value - amount
         return True
@@ -37,7 +38,7 @@ def withdraw(balance: Any, lock: Any, amount: int) -> bool:
 def run_deposits(start: int, amounts: list[int]) -> int:
     """Open an account with `start` dollars, make each deposit in its own process, return the balance."""
     # TODO: check every amount before starting any process, so that a bad amount
-    # means no deposit at all happens.
+    # means no deposit at all happens (rule B9).
     balance = RawValue("i", start)
     lock = Lock()
     processes = [Process(target=deposit, args=(balance, lock, amount)) for amount in amounts]

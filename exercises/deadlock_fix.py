@@ -16,7 +16,7 @@ from typing import Any
 
 def tally(counts: Any, lock: Any, ballots: list[int]) -> None:
     """Count each valid ballot into the shared `counts`; skip ballots for unknown candidates."""
-    # TODO: this loop can get stuck forever. Follow every way through the loop body.
+    # TODO: this loop can get stuck forever. Follow every way through the loop body (rule D2).
     for ballot in ballots:
         lock.acquire()
         if ballot < 0 or ballot >= len(counts):
@@ -50,6 +50,7 @@ def transfer(balances: Any, locks: Any, src: int, dst: int, amount: int) -> bool
         if not 0 <= account < len(balances):
             raise ValueError(f"there is no account {account!r}")
     # TODO: what happens when one process transfers 0 -> 1 while another transfers 1 -> 0?
+    # Take the lower-numbered account's lock first (rule D7).
     with locks[src]:
         with locks[dst]:
             if balances[src] < amount:

@@ -23,7 +23,7 @@ def increment(counter: Any, lock: Any, times: int) -> None:
     """
     # TODO: `counter.value += 1` reads the value, adds 1 and writes it back. Another
     # process can sneak in between the read and the write. Use the lock that was
-    # passed in so that only one process at a time does that read-add-write.
+    # passed in so that only one process at a time does that read-add-write (rule L3).
     for _ in range(times):
         counter.value += 1
 

@@ -32,7 +32,7 @@ def store(shared: Any, value: int) -> None:
 def run(start: int = 0, value: int = 42) -> int:
     """Start one child that stores `value`, wait for it, and return what the parent sees."""
     # TODO: the child changes its own copy of this PlainNumber, so the parent still
-    # sees `start` afterwards. Make `shared` a number that really is shared.
+    # sees `start` afterwards. Make `shared` a number that really is shared (rules W1, W2).
     shared = PlainNumber(start)
     process = Process(target=store, args=(shared, value))
     process.start()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from grader.feedback import Site
 from grader.harness import Pauses
 from grader.harness.findings import ATOMICITY, DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
+from grader.harness.runtime import site_from_json
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
@@ -28,8 +30,11 @@ from grader.judge.checks import (
 )
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
+# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
+# student reads: leave it out.
+QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "deadlock_fix"
-HYPOTHESIS = property_settings(max_examples=8)
+HYPOTHESIS = settings(property_settings(max_examples=8), phases=QUIET_PHASES)
 BATCHES = [[0, 1, 2, 7, 1], [2, 2, -1, 0], [1, 0, 3]]  # 7, -1 and 3 are spoiled ballots
 # A pause after each release widens the gap between two holds of the locks, where an update
 # split in two is seen half done.
@@ -63,22 +68,26 @@ def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[
     return list(counts._raw)
 
 
+@pytest.mark.rule("D1")
 def test_tally_counts_valid_ballots(make_harness, mod) -> None:
     counts = tally_in_processes(make_harness, mod, 3, [[0, 1, 1, 2, 2, 2]], check_locks=False)
     require(counts == [1, 2, 3], f"tally of ballots [0, 1, 1, 2, 2, 2] gave {counts}, expected [1, 2, 3].",
             site=site_of(mod.tally))
 
 
+@pytest.mark.rule("D1", "D2")
 def test_tally_skips_spoiled_ballots_without_keeping_the_lock(make_harness, mod) -> None:
     counts = tally_in_processes(make_harness, mod, 3, BATCHES)
     require(counts == [3, 3, 3], f"tally of {BATCHES} gave {counts}, expected [3, 3, 3] (spoiled ballots skipped).",
             site=site_of(mod.tally))
 
 
+@pytest.mark.rule("D2")
 def test_tally_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.tally)
 
 
+@pytest.mark.rule("D2", "D3")
 @pytest.mark.timeout(COUNTING_TIMEOUT)
 @pytest.mark.parametrize(("start_method", "runs"), start_method_plan(default_runs=20, other_runs=1))
 def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_method: str, runs: int) -> None:
@@ -90,6 +99,7 @@ def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_metho
     )
 
 
+@pytest.mark.rule("D3")
 def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
@@ -103,6 +113,7 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
     n_candidates=st.integers(1, 4),
     batches=st.lists(st.lists(st.integers(-2, 5), max_size=6), min_size=1, max_size=4),
 )
+@pytest.mark.rule("D1", "D3")
 def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, n_candidates, batches) -> None:
     with make_harness() as harness:
         harness.substitute(mod)
@@ -115,11 +126,13 @@ def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, 
             site=site_of(mod.run_tally))
 
 
+@pytest.mark.rule("D5")
 def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harness, mod) -> None:
     harness = make_harness()
     balances = harness.RawArray("i", [100, 100], name="balances")
     locks = [harness.Lock("locks[0]"), harness.Lock("locks[1]")]
-    for src, dst, amount in ((0, 0, 10), (1, 1, 10), (0, 1, 0), (1, 0, -5)):
+    # The same account twice, amounts not above 0, and accounts that do not exist.
+    for src, dst, amount in ((0, 0, 10), (1, 1, 10), (0, 1, 0), (1, 0, -5), (0, 2, 10), (-1, 0, 10), (1, -2, 5)):
         require_value_error(lambda s=src, d=dst, a=amount: mod.transfer(balances, locks, s, d, a),
                             f"transfer(balances, locks, {src}, {dst}, {amount})", site=site_of(mod.transfer))
     require(list(balances._raw) == [100, 100], f"Refused transfers changed the balances to {list(balances._raw)}.",
@@ -130,6 +143,7 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
     """Each job (a list of (src, dst, amount)) runs in its own process, all at once."""
     check = options.pop("check", {})
     observe = options.pop("observe", False)
+    journal = options.pop("journal", None)  # a list to receive the run's journal events
     with make_harness(**options) as harness:
         balances = harness.RawArray("i", start, name="balances")
         locks = [harness.Lock(f"locks[{i}]") for i in range(len(start))]
@@ -147,9 +161,12 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
         for process in processes:
             process.join()
         harness.check(**check)
+        if journal is not None:
+            journal.extend(harness.events())
         return list(balances._raw), list(results)
 
 
+@pytest.mark.rule("D4")
 def test_transfer_moves_money_and_returns_true_or_false(make_harness, mod) -> None:
     balances, results = transfers_in_processes(
         make_harness, mod, [100, 20], [[(0, 1, 30), (1, 0, 60), (1, 0, 50)]], check={"only": DEADLOCKS}
@@ -164,6 +181,7 @@ def test_transfer_moves_money_and_returns_true_or_false(make_harness, mod) -> No
     )
 
 
+@pytest.mark.rule("D6")
 def test_transfer_holds_both_accounts_locks_while_moving_money(make_harness, mod) -> None:
     # Every transfer goes "up" (0->1, 1->2), so no lock order can deadlock here: this test
     # is only about which locks are held when the balances are read and written.
@@ -171,6 +189,7 @@ def test_transfer_holds_both_accounts_locks_while_moving_money(make_harness, mod
                            check={"ignore": (LOCK_ORDER,)})
 
 
+@pytest.mark.rule("D6")
 def test_transfer_moves_the_money_in_one_hold_of_both_locks(make_harness, mod) -> None:
     # An observer takes every lock (in index order, as a correct program would) and checks the
     # total while the transfers run; the pauses widen any gap between two holds of the locks.
@@ -178,11 +197,79 @@ def test_transfer_moves_the_money_in_one_hold_of_both_locks(make_harness, mod) -
                            pauses=SPLIT_PAUSES, observe=True, check={"only": (ATOMICITY, *DEADLOCKS)})
 
 
+@pytest.mark.rule("D7")
 def test_transfer_takes_the_two_locks_in_one_fixed_order(make_harness, mod) -> None:
     transfers_in_processes(make_harness, mod, [100, 100], [[(0, 1, 1)] * 20, [(1, 0, 1)] * 20],
                            check={"only": (LOCK_ORDER, DEADLOCK, *DEADLOCKS)})
 
 
+def account_of(lock_name: object) -> int | None:
+    """The account number of a lock named `locks[i]` by transfers_in_processes."""
+    text = str(lock_name)
+    return int(text[6:-1]) if text.startswith("locks[") and text.endswith("]") else None
+
+
+@pytest.mark.rule("D7")
+def test_transfer_takes_the_lower_numbered_accounts_lock_first(make_harness, mod) -> None:
+    # One process, one transfer at a time in every direction: nothing can deadlock here, so
+    # this test only reads, from the journal, the order in which each transfer took its locks.
+    journal: list[dict[str, object]] = []
+    moves = [(1, 0, 1), (0, 1, 1), (2, 1, 1), (1, 2, 1), (2, 0, 1), (0, 2, 1)]
+    transfers_in_processes(make_harness, mod, [10, 10, 10], [moves], check={"only": DEADLOCKS}, journal=journal)
+    held: dict[object, list[int]] = {}
+    names: dict[str, str] = {}
+    for event in journal:
+        if event["k"] in ("lock", "acquire", "wait") and "name" in event:
+            names[str(event["lock"])] = str(event["name"]).strip("`")
+        account = account_of(names.get(str(event.get("lock")), ""))
+        if account is None:
+            continue
+        mine = held.setdefault(event["pid"], [])
+        if event["k"] == "acquire":
+            higher = [a for a in mine if a > account]
+            if higher:
+                require(
+                    False,
+                    f"transfer took locks[{account}] at {site_of_event(event)} while already holding "
+                    f"locks[{higher[0]}]. Take the lower-numbered account's lock first, whichever way "
+                    "the money moves.",
+                    site=site_of_event(event) or site_of(mod.transfer), concept="lock order",
+                )
+            mine.append(account)
+        elif event["k"] == "release" and account in mine:
+            mine.remove(account)
+
+
+def site_of_event(event: dict[str, object]) -> Site | None:
+    """The student's line a journal event records."""
+    return site_from_json(event.get("site"))  # type: ignore[arg-type]
+
+
+@pytest.mark.rule("D6")
+def test_transfer_holds_the_locks_of_its_own_two_accounts(make_harness, mod) -> None:
+    # locks[i] belongs to account i: every read and write of balances[i] must hold locks[i].
+    journal: list[dict[str, object]] = []
+    transfers_in_processes(make_harness, mod, [50, 50, 50], [[(0, 1, 5), (1, 2, 5), (2, 0, 5), (2, 1, 60)]],
+                           check={"only": DEADLOCKS}, journal=journal)
+    names: dict[str, str] = {}
+    for event in journal:
+        if event["k"] in ("lock", "acquire", "wait") and "name" in event:
+            names[str(event["lock"])] = str(event["name"]).strip("`")
+        location = str(event.get("loc", ""))
+        if event["k"] != "access" or not location.startswith("balances["):
+            continue
+        held = [names.get(str(uid), str(uid)) for uid in event.get("held") or ()]  # type: ignore[union-attr]
+        own = "locks[" + location[len("balances["):]
+        require(
+            own in held,
+            f"`{location}` was {'written' if event.get('op') == 'write' else 'read'} at {site_of_event(event)} "
+            f"holding {', '.join(held) or 'no lock'}, but not {own}, the lock of that account. A transfer "
+            "holds the locks of both its accounts while it checks and moves the money.",
+            site=site_of_event(event) or site_of(mod.transfer), concept="lost update",
+        )
+
+
+@pytest.mark.rule("D4", "D7")
 @HYPOTHESIS
 @given(seed=st.integers(0, 10_000), n_accounts=st.integers(2, 4), n_processes=st.integers(2, 4))
 def test_transfer_property_conserves_money_and_never_deadlocks(make_harness, mod, seed, n_accounts, n_processes) -> None:

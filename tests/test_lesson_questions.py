@@ -62,6 +62,7 @@ def fingerprint(letter: str) -> str:
     return hashlib.sha256(f"question 2: {letter}".encode()).hexdigest()
 
 
+@pytest.mark.rule("Q1", "Q2")
 def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
     expression = QUESTION_1_OPTIONS[chosen_letter(mod, 1, QUESTION_1_OPTIONS)]
     namespace: dict[str, object] = {}
@@ -77,6 +78,7 @@ def test_question_1_how_to_call_randint_after_a_star_import(mod) -> None:
             site=answer_site(mod, 1), concept="wrong result")
 
 
+@pytest.mark.rule("Q1", "Q3")
 def test_question_2_why_the_unmatched_acquire_never_finishes(mod) -> None:
     letter = chosen_letter(mod, 2, QUESTION_2_LETTERS)
     require(fingerprint(letter) == QUESTION_2_FINGERPRINT,

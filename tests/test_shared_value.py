@@ -6,12 +6,15 @@ Run with `pytest tests/test_shared_value.py`.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
 
+# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
+# student reads: leave it out.
+QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "shared_value"
 
 
@@ -25,6 +28,7 @@ def warmup_harness(make_harness):
     return make_harness(check_locks=False, use_gate=False)
 
 
+@pytest.mark.rule("W3")
 def test_store_writes_into_the_shared_value(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     shared = harness.RawValue("i", 0, name="shared")
@@ -37,6 +41,7 @@ def test_store_writes_into_the_shared_value(make_harness, mod) -> None:
             "store should set shared.value.", site=site_of(mod.store))
 
 
+@pytest.mark.rule("W4")
 def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
@@ -51,6 +56,7 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
     )
 
 
+@pytest.mark.rule("W1", "W2")
 def test_run_shares_one_value_made_in_the_parent(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
@@ -64,7 +70,8 @@ def test_run_shares_one_value_made_in_the_parent(make_harness, mod) -> None:
     )
 
 
-@property_settings(max_examples=6)
+@pytest.mark.rule("W4")
+@settings(property_settings(max_examples=6), phases=QUIET_PHASES)
 @given(start=st.integers(-1000, 1000), value=st.integers(-1000, 1000))
 def test_run_property_returns_value_for_any_start(make_harness, mod, start: int, value: int) -> None:
     with warmup_harness(make_harness) as harness:
@@ -74,6 +81,7 @@ def test_run_property_returns_value_for_any_start(make_harness, mod, start: int,
             site=site_of(mod.run), concept="shared value")
 
 
+@pytest.mark.rule("W5")
 def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
@@ -87,8 +95,13 @@ def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
         "value, so whichever wrote last wins: the result must be one of the values.",
         site=site_of(mod.run_many), concept="shared value",
     )
+    made = harness.shared_values_made()
+    require(made == 1, f"run_many({values}) made {made} RawValue(s) in the parent process; it should make "
+            "exactly one and pass that same one to every process.", site=site_of(mod.run_many),
+            concept="shared value")
 
 
+@pytest.mark.rule("W6")
 def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
@@ -99,5 +112,6 @@ def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> 
             site=site_of(mod.run_many))
 
 
+@pytest.mark.rule("W7")
 def test_run_many_refuses_an_empty_list(mod) -> None:
     require_value_error(lambda: mod.run_many([]), "run_many([])", site=site_of(mod.run_many))

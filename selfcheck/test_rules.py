@@ -1,0 +1,140 @@
+"""The instructions' rules and the suites keep in step (fast: no processes, no student code).
+
+Every rule of exercises/<module>.md, a sentence ending in `(rule B1)`, is enforced by some test
+of tests/test_<module>.py marked `@pytest.mark.rule("B1")`; every id a marker names is defined;
+every test enforces at least one rule; and a failure of a marked test quotes its rules'
+sentences, through tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from grader.feedback import Site, StudentFailure
+from grader.metadata import load_exercises
+
+REPO = Path(__file__).resolve().parent.parent
+EXERCISES = load_exercises()
+LETTERS = {"shared_value": "W", "locked_increment": "L", "bank_account": "B", "deadlock_fix": "D",
+           "lesson_questions": "Q"}
+MARKER = re.compile(r"\(rule\b[^)]*\)")
+
+
+def _suite_conftest():
+    spec = importlib.util.spec_from_file_location("suite_conftest", REPO / "tests" / "conftest.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONFTEST = _suite_conftest()
+
+
+def markdown(module: str) -> str:
+    return (REPO / "exercises" / f"{module}.md").read_text(encoding="utf-8")
+
+
+def marked_tests(module: str) -> dict[str, list[str]]:
+    """test name -> the rule ids of its `@pytest.mark.rule(...)` decorators, read from the source."""
+    tree = ast.parse((REPO / "tests" / f"test_{module}.py").read_text(encoding="utf-8"))
+    tests = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+            continue
+        ids = []
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "rule" and ast.unparse(decorator.func.value) == "pytest.mark"):
+                for argument in decorator.args:
+                    assert isinstance(argument, ast.Constant) and isinstance(argument.value, str), (
+                        f"{module}.{node.name}: rule ids must be string literals")
+                    ids.append(argument.value)
+        tests[node.name] = ids
+    return tests
+
+
+def suite_module_name(module: str) -> str | None:
+    tree = ast.parse((REPO / "tests" / f"test_{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["MODULE"]:
+            return ast.literal_eval(node.value)
+    return None
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
+def test_every_rule_marker_in_the_instructions_is_well_formed(exercise) -> None:
+    text = markdown(exercise.module)
+    written = MARKER.findall(text)
+    rules = CONFTEST.rules_of(text)
+    assert written, f"exercises/{exercise.module}.md states no rule"
+    assert len(rules) == len(written), f"malformed rule markers in exercises/{exercise.module}.md: {written}"
+    ids = [rule_id for rule_id, _ in rules]
+    assert len(ids) == len(set(ids)), f"a rule id is defined twice in exercises/{exercise.module}.md: {ids}"
+    for rule_id, sentence in rules:
+        assert rule_id[0] == LETTERS[exercise.module], f"{rule_id} in exercises/{exercise.module}.md"
+        assert len(sentence.split()) >= 4 and "(rule" not in sentence, f"{rule_id}: {sentence!r}"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
+def test_every_rule_is_enforced_by_a_test_and_every_marker_names_a_rule(exercise) -> None:
+    defined = set(CONFTEST.rules(exercise.module))
+    tests = marked_tests(exercise.module)
+    named = {rule_id for ids in tests.values() for rule_id in ids}
+    assert defined - named == set(), f"rules no test of tests/test_{exercise.module}.py enforces"
+    assert named - defined == set(), f"markers name rules exercises/{exercise.module}.md does not define"
+    unmarked = [name for name, ids in tests.items() if not ids]
+    assert not unmarked, f"tests that name no rule they enforce: {unmarked}"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
+def test_a_failure_quotes_the_rules_its_test_enforces(exercise) -> None:
+    assert suite_module_name(exercise.module) == exercise.module, "the suite's MODULE names its exercise"
+    for name, ids in marked_tests(exercise.module).items():
+        failure = StudentFailure("4 processes x 10 increments gave 39.", site=Site("exercises/x.py", 3),
+                                 concept="lost update")
+        quoted = CONFTEST.with_rules(failure, exercise.module, ids)
+        assert isinstance(quoted, StudentFailure), name
+        assert quoted.message.startswith("4 processes x 10 increments gave 39.\n"), name
+        assert (quoted.site, quoted.concept) == (failure.site, failure.concept), name
+        for rule_id in ids:
+            sentence = CONFTEST.rules(exercise.module)[rule_id]
+            assert f"Rule {rule_id} (exercises/{exercise.module}.md): {sentence}" in quoted.message, name
+
+
+def test_the_suites_quote_rules_from_a_hook_pytest_loads() -> None:
+    hook = getattr(CONFTEST, "pytest_runtest_call", None)
+    assert hook is not None and hook.pytest_impl["wrapper"], "tests/conftest.py lost its quoting hook"
+    text = (REPO / "pyproject.toml").read_text()
+    assert '"rule(*ids)' in text, "the rule marker is not registered in pyproject.toml"
+
+
+def test_a_judge_fault_is_not_dressed_as_a_broken_rule() -> None:
+    assert CONFTEST.with_rules(KeyError("journal"), "bank_account", ["B1"]) is None
+    assert CONFTEST.with_rules(StudentFailure("x"), "bank_account", []) is None
+
+
+def test_rule_sentences_are_read_as_written() -> None:
+    text = """# Title
+
+Some idea. It costs $2.50 or `1.5`. Keep it safe (rule X1), said someone.
+
+```python
+x = 1  # (rule X9) inside code is not a rule
+```
+
+* `f(a)`: if `a` is wrong, raise `ValueError` (rule X2). Otherwise add **it**
+  to the *total* (rule X3).
+1. Create it in the parent (rule X4).
+"""
+    assert CONFTEST.rules_of(text) == [
+        ("X1", "Keep it safe."),
+        ("X2", "`f(a)`: if `a` is wrong, raise `ValueError`."),
+        ("X3", "Otherwise add it to the total."),
+        ("X4", "Create it in the parent."),
+    ]
