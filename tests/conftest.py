@@ -82,11 +82,11 @@ def quote_rules(message: str, module: str, ids: list[str]) -> str:
 def with_rules(error: BaseException, module: str, ids: list[str]) -> StudentFailure | None:
     """The student's explanation of `error` with the rules quoted, or None if it is not about the
     student's code (a fault of the judge stays as it is)."""
-    explanation = explain(error)
+    explanation = explain(error, fallback=False)
     if explanation is None or not ids:
         return None
     return StudentFailure(quote_rules(explanation.message, module, ids), site=explanation.site,
-                          concept=explanation.concept)
+                          concept=explanation.concept, witness=explanation.witness)
 
 
 @pytest.hookimpl(wrapper=True)

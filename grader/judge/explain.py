@@ -34,7 +34,7 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-_FIXTURE_ARGUMENT = re.compile(r"\b(?:make_harness|mod|student_module|student_host)=<[^>]*>,?\s*")
+_FIXTURE_ARGUMENT = re.compile(r"\b(?:make_harness|mod|student_module|student_host)=(?:<[^>]*>|[\w.]+),?\s*")
 
 
 def _example(errors: list[BaseException]) -> str | None:
