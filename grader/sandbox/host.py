@@ -167,7 +167,11 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     for value in list(host.objects.values()):
         close = getattr(value, "close", None)
         if type(value).__name__ == "Harness" and close is not None:
-            close()
+            close(False)
+    host.objects.clear()
+    import gc
+
+    gc.collect()  # finalizes every lock's named semaphore before the process ends
     os._exit(0)
 
 
