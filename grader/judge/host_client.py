@@ -63,6 +63,24 @@ def hide_from_same_user() -> None:
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
+def _command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    return b"multiprocessing.resource_tracker" in _command_line(pid)
+
+
+def _is_multiprocessing_helper(pid: int) -> bool:
+    """multiprocessing's resource tracker or fork server: no faulthandler there."""
+    line = _command_line(pid)
+    return b"multiprocessing.resource_tracker" in line or b"multiprocessing.forkserver" in line
+
+
 class _RequestPickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         number = getattr(obj, "_host_ref", None)
@@ -193,6 +211,8 @@ class HostClient:
         if not hasattr(signal, "SIGUSR1") or self.process is None:
             return
         for pid in [self.process.pid, *self.descendants()]:
+            if _is_multiprocessing_helper(pid):  # SIGUSR1 would end it, not dump its stack
+                continue
             try:
                 os.kill(pid, signal.SIGUSR1)
             except OSError:
@@ -211,13 +231,24 @@ class HostClient:
             self.process.kill()
             self.process.join(5.0)
             return
-        for _ in range(20):
+        # multiprocessing's resource trackers are spared until last: once every other process
+        # that holds their pipe is gone they unlink the run's named semaphores and end.
+        trackers_until = None
+        for _ in range(60):
             victims = self.descendants()
             if self.process.exitcode is None:
                 victims.append(self.process.pid)
             if not victims:
                 break
-            for pid in victims:
+            others = [pid for pid in victims if not _is_resource_tracker(pid)]
+            if not others:
+                trackers_until = trackers_until or time.monotonic() + 1.0
+                if time.monotonic() < trackers_until:
+                    time.sleep(0.05)
+                    self._reap_orphans()
+                    continue
+                others = victims
+            for pid in others:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:

@@ -149,3 +149,27 @@ def test_a_host_that_hangs_is_stopped_with_the_line_it_was_at(tmp_path: Path) ->
         assert "the main process was at exercises/student.py:3" in failure.value.message
     finally:
         host.close()
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="named semaphores live in /dev/shm here")
+def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> None:
+    from grader.judge.remote import RemoteHarness
+
+    host = host_for(tmp_path, """
+        import time
+
+        def hang():
+            while True: time.sleep(0.01)
+    """)
+    host.client.call_timeout = 2
+    try:
+        mod = host.module("student")
+        harness = RemoteHarness(host, "spawn", {})  # spawn: named, tracked semaphores
+        names = [harness.Lock(name)._lock._semlock.name for name in ("a", "b")]
+        assert all(isinstance(name, str) and name for name in names)
+        assert all(os.path.exists(f"/dev/shm/sem.{name.lstrip('/')}") for name in names)
+        with pytest.raises(StudentFailure):
+            mod.hang()  # stopped at the judge's deadline: the host's whole tree is killed
+    finally:
+        host.close()
+    assert not [n for n in names if os.path.exists(f"/dev/shm/sem.{n.lstrip('/')}")]
