@@ -56,3 +56,21 @@ def process_table(include_zombies: bool = False) -> list[Proc] | None:
         if len(parts) >= 4 and parts[0].isdigit() and (include_zombies or not zombie):
             table.append(Proc(int(parts[0]), int(parts[1]), int(parts[2]), None, zombie))
     return table
+
+
+def is_running(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        fields = stat[stat.rfind(")") + 2 :].split()
+        return bool(fields) and fields[0] not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

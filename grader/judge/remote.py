@@ -31,6 +31,7 @@ from grader.harness.runtime import display_path, site_from_json
 from grader.harness.witness import remember_run
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
+from grader.processes import is_running
 from grader.sandbox.wire import ProtocolError, decode_value
 
 _EXCEPTIONS = {
@@ -145,24 +146,6 @@ class RemoteObject:
         if line is None:
             return None
         return Site(display_path(str(path), (str(path.parent),)), line, name)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
-    stat = f"/proc/{pid}/stat"
-    if os.path.exists("/proc/self/stat"):
-        try:
-            with open(stat) as handle:
-                return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except (OSError, IndexError):
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _short(value: Any) -> str:
@@ -364,7 +347,7 @@ class RemoteHarness:
         end = time.monotonic() + SETTLE_SECONDS
         while True:
             events = self.events()
-            running = [c for c in children_of(events) if c.ended_t is None and _alive(c.pid)]
+            running = [c for c in children_of(events) if c.ended_t is None and is_running(c.pid)]
             if not running:
                 return events, []
             if time.monotonic() > end:
