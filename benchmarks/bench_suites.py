@@ -36,16 +36,19 @@ from selfcheck.suite_runs import load_variants, run_suite, run_variant  # noqa: 
 SECTIONS = ("suites", "deadlock", "variants", "solutions")
 
 
-def suite_times() -> None:
-    print("1. Wall time of each suite (one pytest process per suite)")
+def suite_times(repeats: int) -> None:
+    print(f"1. Wall time of each suite (one pytest process per suite; median of {repeats})")
     totals = {"solutions": 0.0, "exercises": 0.0}
     print(f"   {'suite':34}{'solutions':>12}{'stubs':>12}")
     for exercise in load_exercises():
         row = []
         for target in ("solutions", "exercises"):
-            started = time.perf_counter()
-            run_suite([exercise.test_file], REPO / target)
-            elapsed = time.perf_counter() - started
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                run_suite([exercise.test_file], REPO / target)
+                samples.append(time.perf_counter() - started)
+            elapsed = statistics.median(samples)
             totals[target] += elapsed
             row.append(elapsed)
         print(f"   {exercise.test_file:34}{row[0]:>11.1f}s{row[1]:>11.1f}s")
@@ -151,12 +154,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="solution runs, and deadlock timings")
     parser.add_argument("--variant-repeats", type=int, default=3)
+    parser.add_argument("--suite-repeats", type=int, default=3, help="runs of each suite (the median is shown)")
     parser.add_argument("--skip", nargs="*", default=[], choices=SECTIONS)
     options = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, {multiprocessing.cpu_count()} CPUs, "
           f"default start method {multiprocessing.get_start_method()}")
     if "suites" not in options.skip:
-        suite_times()
+        suite_times(options.suite_repeats)
     if "deadlock" not in options.skip:
         deadlock_delays(min(options.repeats, 10))
     if "variants" not in options.skip:

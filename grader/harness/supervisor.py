@@ -139,7 +139,7 @@ def _bootstrap_child(config: RunConfig) -> None:
         state.keep.append(stacks)
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
     threading.Thread(target=_watch_parent, args=(config,), daemon=True).start()
-    state.fingerprint = integrity.fingerprint()  # before a spawned child loads student code
+    state.fingerprint = integrity.baseline()  # before a spawned child loads student code
     _substitute_in_child(config)
 
 

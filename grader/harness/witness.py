@@ -595,7 +595,10 @@ def for_stop(events: Sequence[Event], stop: Event) -> Witness:
 
 # -- failures the suites raise after a run (a wrong count): the latest run's witness ----------------
 
-_RECENT: dict[str, Any] = {"test": None, "witnesses": {}}
+_RECENT: dict[str, Any] = {"test": None, "runs": []}
+# Runs kept per test, newest last. A witness is drawn only when a failure asks for one, so a
+# passing run costs no more than keeping its events.
+_KEPT_RUNS = 64
 
 
 def _current_test() -> str | None:
@@ -608,17 +611,22 @@ def remember_run(events: Sequence[Event]) -> None:
     """Keep what a finished run's journal shows, for a failure the test raises about it later.
 
     A suite that counts (ten processes, a hundred increments, the total must be exact) raises
-    its failure after the runs, from the results alone; this keeps, per test, the latest run's
-    lost update and check-then-act, so that failure can show the real schedule behind it (the
-    last run that showed one: the failing run itself, or in a counting test one of its runs).
+    its failure after the runs, from the results alone; this keeps, per test, the runs' events,
+    so that failure can show the real schedule behind it (the latest run that showed a lost
+    update or a check-then-act: the failing run itself, or in a counting test one of its runs).
     """
     test = _current_test()
     if test is None:
         return
     if test != _RECENT["test"]:
-        _RECENT["test"], _RECENT["witnesses"] = test, {}
-    if not any(e["k"] in ("access", "acquire") for e in events):
-        return
+        _RECENT["test"], _RECENT["runs"] = test, []
+    if any(e["k"] in ("access", "acquire") for e in events):
+        runs = _RECENT["runs"]
+        runs.append(events)
+        del runs[:-_KEPT_RUNS]
+
+
+def _witnesses_of(events: Sequence[Event]) -> dict[str, Witness]:
     found: dict[str, Witness] = {}
     try:
         lost = lost_update_witness(events)
@@ -628,16 +636,20 @@ def remember_run(events: Sequence[Event]) -> None:
         if stale.drawn:
             found[CHECK_THEN_ACT] = stale
     except Exception:  # noqa: BLE001 - a witness is an extra: never a failure of the run
-        return
-    if found:  # the latest run that showed something; a lucky later run does not erase it
-        _RECENT["witnesses"] = found
+        return {}
+    return found
 
 
 def recall(concept: str | None) -> Witness | None:
-    """The witness of `concept` kept from the current test's latest run that showed one."""
+    """The witness of `concept` from the current test's latest run that showed anything (a
+    lucky later run does not erase an earlier one's)."""
     if concept is None or _current_test() is None or _RECENT["test"] != _current_test():
         return None
-    return _RECENT["witnesses"].get(concept)
+    for events in reversed(_RECENT["runs"]):
+        found = _witnesses_of(events)
+        if found:
+            return found.get(concept)
+    return None
 
 
 def witness_for_failure(concept: str | None) -> Witness | None:

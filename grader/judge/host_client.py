@@ -21,10 +21,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.processes import process_table
+from grader.processes import Proc, process_table
 from grader.sandbox.confinement import SandboxSettings
 from grader.sandbox.host import HOST_STACK_FILE, serve
 from grader.sandbox.wire import MAX_REPLY, ProtocolError, parse_reply
+
+try:  # loaded once here rather than in every forked host (whose confinement resets them)
+    import multiprocessing.forkserver  # noqa: F401
+    import multiprocessing.resource_tracker  # noqa: F401
+except ImportError:  # Windows has no fork server
+    pass
 
 POLL_SECONDS = 0.05
 START_TIMEOUT = 30.0  # seconds for a host to start and confine itself (spawn on a slow machine)
@@ -188,9 +194,10 @@ class HostClient:
         return self.process.exitcode
 
     # -- stopping ----------------------------------------------------------------------------
-    def descendants(self) -> list[int]:
-        """Every live process below the host (and, on Linux, orphans adopted by this judge)."""
-        table = process_table()
+    def descendants(self, table: list[Proc] | None = None) -> list[int]:
+        """Every live process below the host (and, on Linux, orphans adopted by this judge),
+        from `table` (live processes) if given, else from a fresh reading."""
+        table = process_table() if table is None else table
         if table is None or self.process is None or self.process.pid is None:
             return []
         children: dict[int, list[int]] = {}
@@ -234,8 +241,11 @@ class HostClient:
         # multiprocessing's resource trackers are spared until last: once every other process
         # that holds their pipe is gone they unlink the run's named semaphores and end.
         trackers_until = None
+        killed = False
         for _ in range(60):
-            victims = self.descendants()
+            table = process_table(include_zombies=True)
+            self._reap_orphans(table)
+            victims = self.descendants([p for p in table if not p.zombie] if table is not None else None)
             if self.process.exitcode is None:
                 victims.append(self.process.pid)
             if not victims:
@@ -245,7 +255,6 @@ class HostClient:
                 trackers_until = trackers_until or time.monotonic() + 1.0
                 if time.monotonic() < trackers_until:
                     time.sleep(0.05)
-                    self._reap_orphans()
                     continue
                 others = victims
             for pid in others:
@@ -253,16 +262,18 @@ class HostClient:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            killed = True
             self.process.join(0.05)
-            self._reap_orphans()
         self.process.join(5.0)
-        self._reap_orphans()
+        if killed:
+            self._reap_orphans()
 
-    def _reap_orphans(self) -> None:
-        """Reap processes re-parented to this judge (never the host, whose reaping is its own)."""
+    def _reap_orphans(self, table: list[Proc] | None = None) -> None:
+        """Reap processes re-parented to this judge (never the host, whose reaping is its own),
+        from `table` (with zombies) if given, else from a fresh reading."""
         if not hasattr(os, "waitpid") or os.name == "nt":
             return
-        table = process_table(include_zombies=True) or []
+        table = (process_table(include_zombies=True) if table is None else table) or []
         for proc in table:
             if proc.ppid == os.getpid() and proc.zombie and proc.pid not in _LIVE_HOSTS:
                 try:

@@ -290,6 +290,7 @@ class RemoteHarness:
         self.require_concurrency = bool(options.get("require_concurrency", True))
         self.require_join = bool(options.get("require_join", True))
         self.journal_dir = host.client.journal_dir()
+        self._reader = JournalReader(self.journal_dir)
         self._ref = host.ask("make a harness", "harness", self.journal_dir, start_method, options)
         host.harnesses.append(self)
         self._closed = False
@@ -321,8 +322,11 @@ class RemoteHarness:
 
     # -- the judge's verdict ---------------------------------------------------------------
     def events(self) -> list[dict[str, object]]:
-        reader = JournalReader(self.journal_dir)
-        reader.poll()
+        """The run's journal so far, in time order (read incrementally: each line is parsed once)."""
+        reader = self._reader
+        had = len(reader.events)
+        if reader.poll() and had:
+            reader.events.sort(key=lambda e: e["t"])  # type: ignore[arg-type, return-value]
         return reader.events
 
     def findings(self, *, settle: bool = True) -> list[Finding]:

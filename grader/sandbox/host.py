@@ -12,6 +12,7 @@ instruments' journal.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import importlib
 import io
 import os
@@ -53,6 +54,7 @@ class Host:
         self.objects: dict[int, Any] = {}
         self._next = 1
         self.fingerprint = integrity.fingerprint()
+        integrity.set_baseline(self.fingerprint)
         self.full_fingerprint = integrity.fingerprint(integrity.EVERYTHING)
         self.last_op = ""
 
@@ -142,9 +144,13 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     if hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register"):
         stacks = open(os.path.join(settings.sandbox_dir, HOST_STACK_FILE), "w")  # noqa: SIM115
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
-    import grader.harness  # noqa: F401 - everything the host will use, loaded before the fingerprint
+    import grader.harness.session  # noqa: F401 - everything the host will use, loaded before the fingerprint
     import grader.sandbox.workers  # noqa: F401
 
+    # Everything inherited from the judge (pytest, Hypothesis) is left out of garbage
+    # collection here and in the runs' forked children: their collections, and the one
+    # before exit, then cost what the student's objects cost, not what the judge's do.
+    gc.freeze()
     host = Host(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
@@ -158,6 +164,8 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
             break
         reply = host.handle(raw)
         tampered = integrity.changed(host.fingerprint)
+        if not integrity.is_baseline(host.fingerprint):
+            tampered = tampered or ["grader.sandbox.integrity._BASELINE"]
         if not tampered and host.last_op == "import":
             tampered = integrity.changed(host.full_fingerprint)
         if tampered:
@@ -169,8 +177,6 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         if type(value).__name__ == "Harness" and close is not None:
             close(False)
     host.objects.clear()
-    import gc
-
     gc.collect()  # finalizes every lock's named semaphore before the process ends
     os._exit(0)
 

@@ -37,11 +37,12 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """(label, live namespace, name, object) for everything watched. The namespaces are the
-    modules' and classes' own dicts, read again at each check; the objects are kept, not their
-    ids, since an id can be reused by the replacement once the original is freed."""
+    """(label, live namespace, copy) for every namespace watched: the modules' and classes'
+    own dicts, read again at each check, and a copy of each as it was. The copies keep the
+    objects, not their ids, since an id can be reused by a replacement once the original is
+    freed; copying a dict whole is what makes a fingerprint cheap enough for every process."""
 
-    entries: tuple[tuple[str, Any, str, object], ...]
+    entries: tuple[tuple[str, Any, dict[str, object]], ...]
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -56,31 +57,57 @@ def _harness_modules(packages: tuple[str, ...]) -> list[Any]:
             if module is not None and name.split(".")[0] in packages]
 
 
-def _entries(owner: str, namespace: Any, into: list[tuple[str, Any, str, object]]) -> None:
-    for key, value in list(namespace.items()):
-        if (owner, key) not in _MUTABLE:
-            into.append((owner, namespace, key, value))
+def _entry(owner: str, namespace: Any) -> tuple[str, Any, dict[str, object]]:
+    copy = dict(namespace)
+    for module_name, key in _MUTABLE:
+        if module_name == owner:
+            copy.pop(key, None)
+    return owner, namespace, copy
 
 
 def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
     """Every global of the watched modules, every attribute of their classes, and the
     standard-library functions the instruments call."""
-    entries: list[tuple[str, Any, str, object]] = []
+    entries = []
     for module in _harness_modules(packages):
         namespace = vars(module)
-        _entries(module.__name__, namespace, entries)
-        for value in list(namespace.values()):
-            if isinstance(value, type) and value.__module__ == module.__name__:
-                _entries(f"{module.__name__}.{value.__qualname__}", value.__dict__, entries)
+        entries.append(_entry(module.__name__, namespace))
+        entries += [_entry(f"{module.__name__}.{value.__qualname__}", value.__dict__)
+                    for value in list(namespace.values())
+                    if isinstance(value, type) and value.__module__ == module.__name__]
     for module, names in _STDLIB:
         namespace = vars(module)
-        entries += [(module.__name__, namespace, name, namespace.get(name)) for name in names]
-    for cls in _STDLIB_CLASSES:
-        _entries(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__, entries)
+        entries.append((module.__name__, namespace, {name: namespace.get(name) for name in names}))
+    entries += [_entry(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__) for cls in _STDLIB_CLASSES]
     return Fingerprint(tuple(entries))
+
+
+# The host's fingerprint, taken before any student code loaded. A child forked from the host
+# inherits it and is checked against it: the host's state before the fork is the host's own
+# check's business, and a fresh fingerprint per child would cost a few milliseconds of copied
+# memory pages each. The list is watched like every global; the host also checks its content.
+_BASELINE: list[Fingerprint] = []
+
+
+def set_baseline(before: Fingerprint) -> None:
+    """Make `before` what forked children of this process are checked against."""
+    _BASELINE[:] = [before]
+
+
+def is_baseline(before: Fingerprint) -> bool:
+    return len(_BASELINE) == 1 and _BASELINE[0] is before
+
+
+def baseline() -> Fingerprint:
+    """What this process is checked against: the fingerprint inherited from a host it was forked
+    from, else a new one (a spawned child, or a run outside a host)."""
+    return _BASELINE[0] if _BASELINE else fingerprint()
 
 
 def changed(before: Fingerprint) -> list[str]:
     """What was replaced or removed since `before` (new names are fine: lazy imports add some)."""
-    return sorted(f"{owner}.{key}" for owner, namespace, key, value in before.entries
-                  if namespace.get(key, _MISSING) is not value)[:5]
+    found = []
+    for owner, namespace, copy in before.entries:
+        get = namespace.get
+        found += [f"{owner}.{key}" for key, value in copy.items() if get(key, _MISSING) is not value]
+    return sorted(found)[:5]

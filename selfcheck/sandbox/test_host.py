@@ -104,13 +104,16 @@ def test_the_host_cannot_signal_the_judge(tmp_path: Path) -> None:
 
 def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Path) -> None:
     host = host_for(tmp_path, """
-        import gc
-        from multiprocessing.connection import Connection
+        import os
+        import struct
 
-        for obj in gc.get_objects():
-            if isinstance(obj, Connection):
+        # A reply framed as multiprocessing frames it, written to every descriptor the host
+        # holds: one of them is its channel to the judge.
+        forged = b'{"value": {"forged": true}}'
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
                 try:
-                    obj.send_bytes(b'{"value": {"forged": true}}')
+                    os.write(int(name), struct.pack("!i", len(forged)) + forged)
                 except OSError:
                     pass
     """)
@@ -173,3 +176,19 @@ def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> N
     finally:
         host.close()
     assert not [n for n in names if os.path.exists(f"/dev/shm/sem.{n.lstrip('/')}")]
+
+
+def test_a_host_that_swaps_the_childrens_baseline_is_judged_as_interference(tmp_path: Path) -> None:
+    # Forked children are checked against the host's fingerprint; a submission that puts one
+    # of its own in its place (taken after its patches) must not pass that check unnoticed.
+    host = host_for(tmp_path, """
+        from grader.sandbox import integrity
+
+        integrity.set_baseline(integrity.fingerprint())
+    """)
+    try:
+        with pytest.raises(StudentFailure) as failure:
+            host.module("student")
+        assert failure.value.concept == "interference"
+    finally:
+        host.close()
