@@ -132,6 +132,11 @@ class Variant:
     concept: str | None
     edits: tuple[tuple[str, str], ...]
     solution: Path
+    # Which class of judging gap (issue 10) the variant stands for, if any: "promise" (a rule
+    # of the instructions), "vacuous" (the work not done by concurrent children), "atomicity"
+    # (an operation over two locations split into separate holds) or "property" (found by a
+    # property test). These are judged again under every start method.
+    gap: str | None = None
 
     @property
     def id(self) -> str:
@@ -155,15 +160,17 @@ def load_variants(root: Path = REPO) -> list[Variant]:
         for item in tomllib.loads(path.read_text())["variant"]:
             edits = tuple((edit["old"], edit["new"]) for edit in item["edit"])
             variants.append(Variant(
-                path.stem, item["name"], item["summary"], item["expect"], item.get("concept"), edits, solution
+                path.stem, item["name"], item["summary"], item["expect"], item.get("concept"), edits, solution,
+                item.get("gap"),
             ))
     return variants
 
 
-def run_variant(variant: Variant) -> SuiteRun:
-    """Judge a variant exactly as a student's file: copied as exercises/<module>.py somewhere else."""
+def run_variant(variant: Variant, *extra: str) -> SuiteRun:
+    """Judge a variant exactly as a student's file: copied as exercises/<module>.py somewhere else
+    (`extra`: more pytest options, such as `--start-method spawn`)."""
     with tempfile.TemporaryDirectory(prefix="variant-") as scratch:
         target = Path(scratch) / "exercises"
         target.mkdir()
         (target / f"{variant.module}.py").write_text(variant.source())
-        return run_suite([f"tests/test_{variant.module}.py"], target)
+        return run_suite([f"tests/test_{variant.module}.py"], target, *extra)
