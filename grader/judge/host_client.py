@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grader.harness.session  # noqa: F401 - what a host runs: loaded once here, inherited by every forked host
+import grader.sandbox.workers  # noqa: F401
 from grader.processes import Proc, process_table
 from grader.sandbox.confinement import SandboxSettings
 from grader.sandbox.host import HOST_STACK_FILE, serve
