@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+_ENDED = ("Z", "X")  # /proc states of a process that ended (zombie, dead)
+
 
 @dataclass(frozen=True)
 class Proc:
@@ -31,12 +33,10 @@ def process_table(include_zombies: bool = False) -> list[Proc] | None:
         for entry in proc.iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
+            fields = _stat_fields(entry / "stat")  # state ppid pgrp session ...
+            if fields is None:
                 continue
-            fields = stat[stat.rfind(")") + 2 :].split()  # state ppid pgrp session ...
-            zombie = fields[0] in ("Z", "X") if fields else False
+            zombie = fields[0] in _ENDED if fields else False
             if len(fields) > 3 and (include_zombies or not zombie):
                 table.append(Proc(int(entry.name), int(fields[1]), int(fields[2]), int(fields[3]), zombie))
         return table
@@ -58,15 +58,21 @@ def process_table(include_zombies: bool = False) -> list[Proc] | None:
     return table
 
 
+def _stat_fields(path: Path) -> list[str] | None:
+    """The fields of a /proc/<pid>/stat after the command name (state first), or None if the
+    process is gone."""
+    try:
+        stat = path.read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()
+
+
 def is_running(pid: int) -> bool:
     """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
     if Path("/proc/self/stat").exists():
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        fields = stat[stat.rfind(")") + 2 :].split()
-        return bool(fields) and fields[0] not in ("Z", "X")
+        fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+        return bool(fields) and fields[0] not in _ENDED
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

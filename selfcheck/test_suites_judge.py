@@ -53,10 +53,15 @@ STUB_LESSONS = {
 @pytest.fixture(scope="session")
 def variant_runs(request: pytest.FixtureRequest) -> dict[str, SuiteRun]:
     # Only the variants this session selected (`-k bank_account` judges one module's corpus).
-    chosen = [item.callspec.params["variant"] for item in request.session.items
-              if getattr(item, "originalname", "") == "test_variant_gets_the_verdict_it_deserves"]
+    chosen = [params["variant"] for params in selected(request, "test_variant_gets_the_verdict_it_deserves")]
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip((v.id for v in chosen), pool.map(run_variant, chosen), strict=True))
+
+
+def selected(request: pytest.FixtureRequest, test_name: str) -> list[dict]:
+    """The parameters of each case of `test_name` this session runs."""
+    return [item.callspec.params for item in request.session.items
+            if getattr(item, "originalname", "") == test_name]
 
 
 @pytest.mark.timeout(900)
@@ -106,8 +111,8 @@ def test_every_gap_class_has_buggy_and_correct_variants() -> None:
 
 @pytest.fixture(scope="session")
 def gap_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], SuiteRun]:
-    chosen = [(item.callspec.params["start_method"], item.callspec.params["variant"]) for item in request.session.items
-              if getattr(item, "originalname", "") == "test_gap_variant_gets_its_verdict_under_every_start_method"]
+    chosen = [(params["start_method"], params["variant"])
+              for params in selected(request, "test_gap_variant_gets_its_verdict_under_every_start_method")]
     with ThreadPoolExecutor(max_workers=2) as pool:
         runs = pool.map(lambda chosen: run_variant(chosen[1], "--start-method", chosen[0]), chosen)
         return {(method, variant.id): run for (method, variant), run in zip(chosen, runs, strict=True)}

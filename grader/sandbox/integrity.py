@@ -35,14 +35,18 @@ _MUTABLE = {("grader.harness.runtime", "_STATE")}
 _MISSING = object()
 
 
+Items = tuple[tuple[str, object], ...]
+
+
 @dataclass(frozen=True)
 class Fingerprint:
-    """(label, live namespace, copy) for every namespace watched: the modules' and classes'
-    own dicts, read again at each check, and a copy of each as it was. The copies keep the
-    objects, not their ids, since an id can be reused by a replacement once the original is
-    freed; copying a dict whole is what makes a fingerprint cheap enough for every process."""
+    """(label, live namespace, items) for every namespace watched: the modules' and classes'
+    own dicts, read again at each check, and their (name, object) items as they were. The
+    items keep the objects, not their ids, since an id can be reused by a replacement once the
+    original is freed; they are tuples, so nothing can edit them in place, and taking a dict's
+    items whole is what makes a fingerprint cheap enough for every process."""
 
-    entries: tuple[tuple[str, Any, dict[str, object]], ...]
+    entries: tuple[tuple[str, Any, Items], ...]
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -57,12 +61,11 @@ def _harness_modules(packages: tuple[str, ...]) -> list[Any]:
             if module is not None and name.split(".")[0] in packages]
 
 
-def _entry(owner: str, namespace: Any) -> tuple[str, Any, dict[str, object]]:
-    copy = dict(namespace)
-    for module_name, key in _MUTABLE:
-        if module_name == owner:
-            copy.pop(key, None)
-    return owner, namespace, copy
+def _entry(owner: str, namespace: Any) -> tuple[str, Any, Items]:
+    items = tuple(namespace.items())
+    if any(module_name == owner for module_name, _ in _MUTABLE):
+        items = tuple(item for item in items if (owner, item[0]) not in _MUTABLE)
+    return owner, namespace, items
 
 
 def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
@@ -77,25 +80,27 @@ def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
                     if isinstance(value, type) and value.__module__ == module.__name__]
     for module, names in _STDLIB:
         namespace = vars(module)
-        entries.append((module.__name__, namespace, {name: namespace.get(name) for name in names}))
+        entries.append((module.__name__, namespace, tuple((name, namespace.get(name)) for name in names)))
     entries += [_entry(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__) for cls in _STDLIB_CLASSES]
     return Fingerprint(tuple(entries))
 
 
-# The host's fingerprint, taken before any student code loaded. A child forked from the host
-# inherits it and is checked against it: the host's state before the fork is the host's own
-# check's business, and a fresh fingerprint per child would cost a few milliseconds of copied
-# memory pages each. The list is watched like every global; the host also checks its content.
+# What a child forked from the host is checked against: the host's fingerprint, taken before
+# any student code loaded (the host's state before the fork is the host's own check's
+# business, and a fresh fingerprint per child would cost a few milliseconds of copied memory
+# pages each). It is a copy sharing the host's entries, so student code in the host reaches
+# only the copy; the list is watched like every global, and the host checks its content.
 _BASELINE: list[Fingerprint] = []
 
 
 def set_baseline(before: Fingerprint) -> None:
-    """Make `before` what forked children of this process are checked against."""
-    _BASELINE[:] = [before]
+    """Make (a copy of) `before` what forked children of this process are checked against."""
+    _BASELINE[:] = [Fingerprint(before.entries)]
 
 
 def is_baseline(before: Fingerprint) -> bool:
-    return len(_BASELINE) == 1 and _BASELINE[0] is before
+    """Whether forked children are still checked against `before`'s entries, untouched."""
+    return len(_BASELINE) == 1 and _BASELINE[0].entries is before.entries
 
 
 def baseline() -> Fingerprint:
@@ -107,7 +112,7 @@ def baseline() -> Fingerprint:
 def changed(before: Fingerprint) -> list[str]:
     """What was replaced or removed since `before` (new names are fine: lazy imports add some)."""
     found = []
-    for owner, namespace, copy in before.entries:
+    for owner, namespace, items in before.entries:
         get = namespace.get
-        found += [f"{owner}.{key}" for key, value in copy.items() if get(key, _MISSING) is not value]
+        found += [f"{owner}.{key}" for key, value in items if get(key, _MISSING) is not value]
     return sorted(found)[:5]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.judge.remote import StudentError, StudentHost
+from grader.judge.remote import RemoteHarness, StudentError, StudentHost
 from grader.sandbox import landlock
 
 LINUX_SANDBOX = sys.platform.startswith("linux") and landlock.abi_version() >= 1
@@ -182,12 +182,42 @@ def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> N
     assert not [n for n in names if os.path.exists(f"/dev/shm/sem.{n.lstrip('/')}")]
 
 
-def test_a_host_that_swaps_the_childrens_baseline_is_judged_as_interference(tmp_path: Path) -> None:
+@pytest.mark.parametrize("swap", [
+    "integrity.set_baseline(integrity.fingerprint())",
+    "object.__setattr__(integrity._BASELINE[0], 'entries', integrity.fingerprint().entries)",
+], ids=["new baseline", "new entries"])
+def test_a_host_that_swaps_the_childrens_baseline_is_judged_as_interference(tmp_path: Path, swap: str) -> None:
     # Forked children are checked against the host's fingerprint; a submission that puts one
     # of its own in its place (taken after its patches) must not pass that check unnoticed.
-    host = host_for(tmp_path, """
+    host = host_for(tmp_path, f"""
         from grader.sandbox import integrity
 
-        integrity.set_baseline(integrity.fingerprint())
+        {swap}
     """)
     assert_import_is_judged_as_interference(host)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a forked child inherits the host's fingerprint")
+def test_a_child_that_patches_the_harness_is_judged_as_interference(tmp_path: Path) -> None:
+    # Patched inside the forked child only, after the host's last check: the child's own check
+    # against the inherited fingerprint must see it.
+    host = host_for(tmp_path, """
+        def work(counter, lock):
+            from grader.harness import guarded
+
+            guarded._Guarded._access = lambda self, op, location, value=None: None
+            with lock:
+                counter.value += 1
+    """)
+    try:
+        harness = RemoteHarness(host, "fork", {})
+        counter, lock = harness.RawValue("i", 0), harness.Lock()
+        process = harness.Process(target=host.module("student").work, args=(counter, lock))
+        process.start()
+        process.join()
+        with pytest.raises(StudentFailure) as failure:
+            harness.check()
+        assert failure.value.concept == "interference"
+        assert "_Guarded._access" in str(failure.value)
+    finally:
+        host.close()
