@@ -1,0 +1,120 @@
+"""One grading at a time, through `python -m grader` itself, in a child process that can be
+stopped at any moment.
+
+The child is the grader's own command (`--exercise NAME --json PATH`), so watching grades
+exactly as `python -m grader` does: the same runner, time budget, scoring and state file. It
+runs in a process group of its own, so a Ctrl-C typed at the watcher does not reach it twice;
+cancelling sends it one SIGINT, on which the runner kills the suite's whole session (pytest and
+every process the student's code started) before the child exits. On Windows the child's
+process tree is killed, as the runner does there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from grader.metadata import Exercise
+from grader.results import ERROR, ExerciseResult, TestResult
+from grader.runner import GRADER_HOME
+
+CANCEL_WAIT = 15.0  # seconds for the child to clean up after SIGINT before it is killed
+
+
+def result_from_json(data: dict[str, Any]) -> ExerciseResult:
+    """The inverse of grader.formats.json_results.exercise_to_json."""
+    tests = [TestResult(name=t["name"], status=t["status"], score=t["score"],
+                        max_score=t["max_score"], message=t.get("message", ""),
+                        file=t.get("file"), line=t.get("line"), concept=t.get("concept"),
+                        duration=t.get("duration", 0.0), witness=t.get("witness"))
+             for t in data.get("tests", [])]
+    return ExerciseResult(name=data["name"], title=data["title"], status=data["status"],
+                          score=data["score"], max_score=data["max_score"], tests=tests,
+                          message=data.get("message", ""), file=data.get("file"),
+                          line=data.get("line"), hint=data.get("hint"),
+                          duration=data.get("duration", 0.0))
+
+
+def grader_failed(exercise: Exercise, text: str) -> ExerciseResult:
+    """The grader itself could not grade (not the student's fault): say so, score nothing."""
+    message = f"The grader could not grade this exercise (not your code): {text}".strip()
+    return ExerciseResult(name=exercise.name, title=exercise.title, status=ERROR, score=0.0,
+                          max_score=float(exercise.points), message=message)
+
+
+class GradingJob:
+    """Implements core.Job: `python -m grader --exercise NAME` for the repository at `root`."""
+
+    def __init__(self, exercise: Exercise, root: Path, target: str = "exercises") -> None:
+        self.exercise = exercise
+        self._scratch = tempfile.TemporaryDirectory(prefix="grader-watch-")
+        self.json_path = Path(self._scratch.name) / "result.json"
+        self.log_path = Path(self._scratch.name) / "grader.log"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            dict.fromkeys([str(GRADER_HOME), *filter(None, [env.get("PYTHONPATH")])]))
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader", "--root", str(root), "--target", target,
+             "--exercise", exercise.name, "--json", str(self.json_path), "--no-report",
+             "--quiet", "--color", "never"],
+            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=os.name != "nt",
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+        )
+        self._result: ExerciseResult | None = None
+
+    def poll(self) -> ExerciseResult | None:
+        if self._result is not None:
+            return self._result
+        if self.process.poll() is None:
+            return None
+        self._result = self._read()
+        self._close()
+        return self._result
+
+    def _read(self) -> ExerciseResult:
+        try:
+            data = json.loads(self.json_path.read_text(encoding="utf-8"))
+            return result_from_json(data["exercises"][0])
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            self._log.flush()
+            tail = self.log_path.read_text(encoding="utf-8", errors="replace").strip()[-800:]
+            return grader_failed(self.exercise, tail or f"exit code {self.process.returncode}")
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            if os.name == "nt":
+                subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            else:
+                try:
+                    self.process.send_signal(signal.SIGINT)  # the runner's finally kills the suite
+                except ProcessLookupError:
+                    pass
+            try:
+                self.process.wait(CANCEL_WAIT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self.process.returncode is None:
+            return
+        try:
+            self._log.close()
+        finally:
+            self._scratch.cleanup()
+
+
+def start(root: Path, target: str = "exercises") -> Any:
+    """A job starter for core.Watcher."""
+    return lambda exercise: GradingJob(exercise, root, target)
