@@ -84,7 +84,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"Watching {setup.target_label}/ (report: {REPORT_FILE.as_posix()})", flush=True)
         watcher.run(first)
     except KeyboardInterrupt:
-        print("\nStopped watching.", flush=True)
+        print()
     finally:
         keys.close()
+    print("Stopped watching.", flush=True)
     return 0

@@ -20,7 +20,7 @@ from grader.results import ExerciseResult
 
 MESSAGE_LINES = 24  # lines of the first failure shown; the report has the rest
 CLEAR = "\033[2J\033[H"
-KEYS_HELP = "Keys: h hint · r grade again · n next exercise · q quit"
+KEYS_HELP = "Keys: h hint, r grade again, n next exercise, q quit."
 NO_KEYS_HELP = "Save the file to grade it again; Ctrl-C to stop watching."
 
 
