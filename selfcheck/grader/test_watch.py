@@ -254,6 +254,43 @@ def test_a_result_comes_back_from_the_grader_json_as_it_went() -> None:
     assert result_from_json(exercise_to_json(original)) == original
 
 
+def test_where_to_start_is_read_from_the_last_grading_of_the_file_as_it_is(tmp_path: Path) -> None:
+    from grader import state
+    from grader.results import GradeReport
+
+    (tmp_path / "one.py").write_text("x = 1\n")
+    (tmp_path / "two.py").write_text("y = 1\n")
+    report = GradeReport("exercises", [result(ONE, passed=True), result(TWO, passed=False)])
+    state.save(tmp_path, tmp_path, report, [ONE, TWO])
+    assert state.passed_unchanged(tmp_path, tmp_path, "exercises", [ONE, TWO]) == {"one"}
+    (tmp_path / "one.py").write_text("x = 2\n")  # changed since: grade it again
+    assert state.passed_unchanged(tmp_path, tmp_path, "exercises", [ONE, TWO]) == set()
+
+
+@pytest.mark.parametrize("command, module", [("watch", "grader.watch.command"),
+                                             ("new", "grader.scaffold")])
+def test_watch_and_new_are_dispatched_with_their_arguments(
+        command: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from grader import cli
+
+    seen: list[list[str]] = []
+    fake = types.ModuleType(module)
+    fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module, fake)
+    assert cli.main([command, "--exercise", "x"]) == 7
+    assert seen == [["--exercise", "x"]]
+
+
+def test_watch_refuses_an_unknown_exercise(capsys: pytest.CaptureFixture[str]) -> None:
+    from grader import cli
+
+    assert cli.main(["watch", "--exercise", "nope"]) == 2
+    assert "no exercise called 'nope'" in capsys.readouterr().err
+
+
 # -- the whole thing, in a student template ------------------------------------------------------
 
 @pytest.fixture(scope="module")
