@@ -140,8 +140,8 @@ class Watcher:
         if exercise != self.current:
             self.hints_shown = 0
         self.current = exercise
-        self.screen.grading(exercise, why)
         self.job = self.start_job(exercise)
+        self.screen.grading(exercise, why)
 
     def on_saved(self, module: str) -> None:
         exercise = next((e for e in self.exercises if e.module == module), None)

@@ -307,8 +307,8 @@ def next_result(watcher: Watcher, screen: RecordingScreen) -> ExerciseResult:
 
 
 def processes_mentioning(text: str) -> list[str]:
-    listing = subprocess.run(["ps", "-A", "-o", "pid=,args="], capture_output=True, text=True,
-                             check=True).stdout
+    listing = subprocess.run(["ps", "-A", "-ww", "-o", "pid=,args="], capture_output=True,
+                             text=True, check=True).stdout
     return [line for line in listing.splitlines() if text in line and "ps -A" not in line]
 
 
@@ -357,3 +357,51 @@ def test_watch_in_a_student_template_wrong_fix_right_fix_next_exercise(
     finally:
         watcher.stop()  # what q and Ctrl-C do
     assert processes_mentioning(str(root)) == []
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a pseudo-terminal is POSIX's; Windows is msvcrt's")
+def test_ctrl_c_in_a_terminal_leaves_no_process_behind(student_template: Path) -> None:
+    import pty
+    import select
+    import signal
+    import sys
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: `python -m grader watch` in the student template, on a terminal
+        os.chdir(student_template)
+        os.environ.pop("NO_COLOR", None)
+        os.execv(sys.executable, [sys.executable, "-m", "grader", "watch", "--exercise",
+                                  "shared_value", "--root", str(student_template)])
+    seen = b""
+
+    def read_until(marker: bytes, wait: float | None = None) -> None:
+        nonlocal seen
+        while marker not in seen:
+            if not select.select([terminal], [], [], wait)[0]:
+                return
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # the terminal closed: the watcher is gone
+                break
+            seen += chunk
+            if not chunk:
+                break
+
+    try:
+        read_until(b"Grading shared_value (starting)")
+        suite = f"--target {student_template / 'exercises'}"
+        while not processes_mentioning(suite) and b"points" not in seen:
+            read_until(b"points", wait=0.05)  # until the suite runs (pytest-timeout backstops)
+        assert b"points" not in seen, "the grading ended before the test saw it run"
+        os.write(terminal, b"\x03")  # Ctrl-C, as typed: the terminal sends SIGINT to the watcher
+        read_until(b"Stopped watching.")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"Stopped watching." in seen
+    assert processes_mentioning(str(student_template)) == []
