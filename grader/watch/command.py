@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from grader import state
 from grader.formats.colour import Painter, use_colour
@@ -16,7 +16,7 @@ from grader.grading import Setup, UsageError, make_setup, select_exercises
 from grader.metadata import REPO_ROOT, Exercise
 from grader.results import ExerciseResult, GradeReport
 from grader.watch.changes import SavePoller
-from grader.watch.core import Watcher
+from grader.watch.core import Keys, Screen, Watcher
 from grader.watch.jobs import start
 from grader.watch.keys import open_keys
 from grader.watch.screen import TerminalScreen
@@ -46,7 +46,7 @@ class ReportWriter:
             pass  # a report that cannot be written never stops the watching
 
 
-def make_watcher(root: Path, exercises: Sequence[Exercise], screen: Any, keys: Any,
+def make_watcher(root: Path, exercises: Sequence[Exercise], screen: Screen, keys: Keys,
                  setup: Setup) -> Watcher:
     """The watcher for a repository, with the real saves, gradings and report."""
     passed = state.passed_unchanged(setup.root, setup.target, setup.target_label, list(exercises))
@@ -73,7 +73,10 @@ def main(argv: Sequence[str]) -> int:
     setup = make_setup(args.root, "exercises")
     exercises = select_exercises(setup, None)
     first = select_exercises(setup, [args.exercise])[0] if args.exercise else None
-    live = bool(getattr(sys.stdout, "isatty", lambda: False)())
+    # Clearing the screen needs a terminal that reads ANSI codes: on Windows, Windows Terminal
+    # (the old console shows them as text), so there results follow one another.
+    live = (bool(getattr(sys.stdout, "isatty", lambda: False)())
+            and (os.name != "nt" or "WT_SESSION" in os.environ))
     screen = TerminalScreen(sys.stdout, Painter(use_colour(args.color, sys.stdout)), live)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,6 @@ class GradingJob:
             self._scratch.cleanup()
 
 
-def start(root: Path, target: str = "exercises") -> Any:
+def start(root: Path, target: str = "exercises") -> Callable[[Exercise], GradingJob]:
     """A job starter for core.Watcher."""
     return lambda exercise: GradingJob(exercise, root, target)
