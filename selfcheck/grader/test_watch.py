@@ -326,8 +326,14 @@ def test_watch_in_a_student_template_wrong_fix_right_fix_next_exercise(
         first = next_result(watcher, screen)
         assert first.name == "lesson_questions" and not first.full_marks
 
-        stub.write_text(stub.read_text().replace('QUESTION_1: str | None = None',
-                                                 'QUESTION_1: str | None = "A"'))
+        original = stub.read_text()
+        stub.write_text(original + "\nQUESTION_2 = (\n")  # a syntax error is a failure like any
+        broken = next_result(watcher, screen)
+        assert not broken.full_marks and "Python cannot read lesson_questions.py" in broken.message
+        assert watcher.current == lesson and not watcher.finished
+
+        stub.write_text(original.replace('QUESTION_1: str | None = None',
+                                         'QUESTION_1: str | None = "A"'))
         wrong = next_result(watcher, screen)
         assert ("grading", "lesson_questions", "exercises/lesson_questions.py was saved") \
             in screen.events
@@ -353,7 +359,7 @@ def test_watch_in_a_student_template_wrong_fix_right_fix_next_exercise(
             watcher.step()
         assert running is not None and running.process.returncode is not None  # type: ignore[attr-defined]
         assert screen.events[-1] == ("grading", "shared_value", "exercises/shared_value.py was saved")
-        assert len(screen.results()) == 3  # the stopped grading showed no result
+        assert len(screen.results()) == 4  # the stopped grading showed no result
     finally:
         watcher.stop()  # what q and Ctrl-C do
     assert processes_mentioning(str(root)) == []
