@@ -183,7 +183,7 @@ class Watcher:
                 self.screen.note("No other exercise is waiting: every other one has full marks.")
             else:
                 self.grade(nxt, "skipped to the next exercise (n)")
-        elif key not in ("\r", "\n", " "):
+        elif key.isprintable() and not key.isspace():  # not arrows, Enter or other controls
             self.screen.note("Keys: h hint, r grade again, n next exercise, q quit.")
 
     def next_pending(self, after: Exercise | None, skip_current: bool = False) -> Exercise | None:

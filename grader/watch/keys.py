@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from typing import Any, TextIO
 
@@ -17,11 +16,8 @@ class NoKeys:
 
     interactive = False
 
-    def __init__(self, wake: threading.Event | None = None) -> None:
-        self.wake = wake or threading.Event()
-
     def read(self, timeout: float) -> str | None:
-        self.wake.wait(timeout)
+        time.sleep(timeout)
         return None
 
     def close(self) -> None:

@@ -190,6 +190,9 @@ def test_keys_hint_one_at_a_time_rerun_next_and_quit() -> None:
     keys.pending = ["x"]
     watcher.step()
     assert screen.events[-1] == ("note", "Keys: h hint, r grade again, n next exercise, q quit.")
+    keys.pending = ["\x1b"]  # the start of an arrow key: nothing to say
+    watcher.step()
+    assert len([event for event in screen.events if event[0] == "note"]) == 1
     keys.pending = ["q"]
     watcher.run()  # begins again, then reads q
     assert watcher.finished and jobs[-1].cancelled and watcher.job is None
