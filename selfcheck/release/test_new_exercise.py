@@ -163,3 +163,30 @@ def test_new_picks_a_rule_letter_no_other_exercise_uses(repo: Path) -> None:
     assert cli.main(["new", "waiting_room", "--title", "Waiting", "--root", str(repo)]) == 0
     rules = rule_ids((repo / "exercises" / "waiting_room.md").read_text(encoding="utf-8"))
     assert rules == ["A1", "A2"]
+
+
+def test_check_names_a_marker_of_no_rule_a_test_of_no_rule_and_a_missing_solution(
+        tmp_path: Path) -> None:
+    from grader.metadata import Exercise
+
+    exercise = Exercise("pool", "pool", "Pool", 10, 60)
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "exercises" / "pool.py").write_text("def run():\n    return 0\n")
+    (tmp_path / "exercises" / "pool.md").write_text(
+        "* `run()` returns the total (rule P1).\n\n```\nnot a rule (rule P9)\n```\n")
+    (tmp_path / "tests" / "test_pool.py").write_text(
+        "import pytest\n\n\n@pytest.mark.rule('P1', 'P2')\ndef test_total():\n    pass\n\n\n"
+        "def test_other():\n    pass\n")
+    assert to_do(tmp_path, exercise) == [
+        "solutions/pool.py is missing: write the solution",
+        "tests/test_pool.py marks rule P2, which exercises/pool.md does not state: end the "
+        "rule's sentence with (rule P2)",
+        "tests/test_pool.py::test_other names no rule: mark it @pytest.mark.rule(...) with the "
+        "rule it checks",
+    ]
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "pool.py").write_text("def run():\n    return 0\n")
+    (tmp_path / "tests" / "test_pool.py").write_text(
+        "import pytest\n\n\n@pytest.mark.rule('P1')\ndef test_total():\n    pass\n")
+    assert to_do(tmp_path, exercise) == []
