@@ -26,6 +26,14 @@ class Job(Protocol):
         """The result once the grading has finished, None while it runs."""
         ...
 
+    def stop(self) -> None:
+        """Start stopping the grading and everything it started; returns at once."""
+        ...
+
+    def stopped(self) -> bool:
+        """Whether the grading, once stopped, is over (nothing it started is left)."""
+        ...
+
     def cancel(self) -> None:
         """Stop the grading and everything it started; returns once they are gone."""
         ...
@@ -87,6 +95,7 @@ class Watcher:
         self.results: dict[str, ExerciseResult] = {}
         self.current = self.exercises[0]
         self.job: Job | None = None
+        self.stopping: list[Job] = []  # gradings being stopped (they tear down in the background)
         self.hints_shown = 0
         self.finished = False
 
@@ -114,6 +123,7 @@ class Watcher:
             result = self.job.poll()
             if result is not None:
                 self.on_result(self.job.exercise, result)
+        self.stopping = [job for job in self.stopping if not job.stopped()]
 
     def run(self, exercise: Exercise | None = None) -> None:
         """Until q (or Ctrl-C, which reaches the caller after the running grading is stopped)."""
@@ -125,17 +135,23 @@ class Watcher:
             self.stop()
 
     def stop(self) -> None:
-        """Cancel the running grading, if any: nothing it started outlives the watcher."""
+        """Stop every grading and wait for them: nothing they started outlives the watcher."""
         self.finished = True
-        job, self.job = self.job, None
-        if job is not None:
+        jobs = ([self.job] if self.job is not None else []) + self.stopping
+        self.job, self.stopping = None, []
+        if jobs:
+            self.screen.note("Stopping the grading ...")
+        for job in jobs:
+            job.stop()
+        for job in jobs:
             job.cancel()
 
     # Events --------------------------------------------------------------------------------
 
     def grade(self, exercise: Exercise, why: str) -> None:
-        if self.job is not None:
-            self.job.cancel()  # a save while grading restarts it
+        if self.job is not None:  # a save while grading restarts it
+            self.job.stop()
+            self.stopping.append(self.job)
             self.job = None
         if exercise != self.current:
             self.hints_shown = 0

@@ -3,10 +3,15 @@ stopped at any moment.
 
 The child is the grader's own command (`--exercise NAME --json PATH`), so watching grades
 exactly as `python -m grader` does: the same runner, time budget, scoring and state file. It
-runs in a process group of its own, so a Ctrl-C typed at the watcher does not reach it twice;
-cancelling sends it one SIGINT, on which the runner kills the suite's whole session (pytest and
-every process the student's code started) before the child exits. On Windows the child's
-process tree is killed, as the runner does there.
+runs in a process group of its own, so a Ctrl-C typed at the watcher does not reach it.
+
+Stopping a grading interrupts the suite's pytest (SIGINT): pytest tears its fixtures down, so
+the student host is closed as after any test, its processes killed and its locks' named
+semaphores unlinked (spawn and forkserver name them, and a killed process leaves them behind);
+the child then ends as after any run, killing whatever is left in the suite's session. That
+takes a few seconds, so it happens while the next grading already runs. Should it not end in
+time, the child gets one SIGINT (the runner then kills the suite's whole session), and at last
+SIGKILL. On Windows the child's process tree is killed, as the runner does there.
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from grader.metadata import Exercise
+from grader.processes import process_table
 from grader.results import ERROR, ExerciseResult, TestResult
 from grader.runner import GRADER_HOME
 
-CANCEL_WAIT = 15.0  # seconds for the child to clean up after SIGINT before it is killed
+SUITE_STOP_WAIT = 20.0  # seconds for an interrupted suite to tear down and the child to end
+CANCEL_WAIT = 15.0  # then seconds for the child to kill the suite's session, before SIGKILL
 
 
 def result_from_json(data: dict[str, Any]) -> ExerciseResult:
@@ -71,6 +79,8 @@ class GradingJob:
             creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
         self._result: ExerciseResult | None = None
+        self._stage: int | None = None  # None: running; 0 suite interrupted; 1 child; 2 killed
+        self._stage_since = 0.0
 
     def poll(self) -> ExerciseResult | None:
         if self._result is not None:
@@ -90,22 +100,57 @@ class GradingJob:
             tail = self.log_path.read_text(encoding="utf-8", errors="replace").strip()[-800:]
             return grader_failed(self.exercise, tail or f"exit code {self.process.returncode}")
 
+    def stop(self) -> None:
+        """Start stopping the grading; returns at once (stopped() says when it is over)."""
+        if self._stage is not None:
+            return
+        self._stage, self._stage_since = 0, time.monotonic()
+        if self.process.poll() is not None:
+            return
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            self._stage = 2
+        elif not self._interrupt_suite():  # no suite yet: the child has nothing to tear down
+            self._next_stage()
+
+    def stopped(self) -> bool:
+        """True once the child has ended; moves on to harsher means when one takes too long."""
+        if self.process.poll() is not None:
+            self._close()
+            return True
+        waited = time.monotonic() - self._stage_since
+        if (self._stage == 0 and waited > SUITE_STOP_WAIT) or (
+                self._stage == 1 and waited > CANCEL_WAIT):
+            self._next_stage()
+        return False
+
     def cancel(self) -> None:
-        if self.process.poll() is None:
-            if os.name == "nt":
-                subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        """Stop the grading and wait until it and everything it started are gone."""
+        self.stop()
+        while not self.stopped():
+            time.sleep(0.05)
+
+    def _next_stage(self) -> None:
+        self._stage = 1 if self._stage == 0 else 2
+        self._stage_since = time.monotonic()
+        try:
+            if self._stage == 1:
+                self.process.send_signal(signal.SIGINT)  # the runner's finally kills the suite
             else:
-                try:
-                    self.process.send_signal(signal.SIGINT)  # the runner's finally kills the suite
-                except ProcessLookupError:
-                    pass
-            try:
-                self.process.wait(CANCEL_WAIT)
-            except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
-        self._close()
+        except ProcessLookupError:
+            pass
+
+    def _interrupt_suite(self) -> bool:
+        """SIGINT to the child's own children (the suite's pytest); False when there is none."""
+        suites = [p.pid for p in process_table() or [] if p.ppid == self.process.pid]
+        for pid in suites:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        return bool(suites)
 
     def _close(self) -> None:
         if self.process.returncode is None:

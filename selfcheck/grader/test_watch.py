@@ -42,13 +42,21 @@ class FakeJob:
     def __init__(self, exercise: Exercise) -> None:
         self.exercise = exercise
         self.outcome: ExerciseResult | None = None
-        self.cancelled = False
+        self.stopping = False  # stop() was called
+        self.over = False  # what stopped() answers
+        self.cancelled = False  # cancel() was called: stopped and waited for
 
     def poll(self) -> ExerciseResult | None:
         return self.outcome
 
+    def stop(self) -> None:
+        self.stopping = True
+
+    def stopped(self) -> bool:
+        return self.over
+
     def cancel(self) -> None:
-        self.cancelled = True
+        self.stopping = self.cancelled = self.over = True
 
 
 class FakeSaves:
@@ -140,9 +148,13 @@ def test_a_save_while_grading_cancels_the_grading_and_grades_the_saved_exercise(
     watcher.begin()
     saves.pending = ["three"]
     watcher.step()
-    assert [(job.exercise, job.cancelled) for job in jobs] == [(ONE, True), (THREE, False)]
-    assert watcher.current == THREE
+    assert [(job.exercise, job.stopping) for job in jobs] == [(ONE, True), (THREE, False)]
+    assert watcher.current == THREE and watcher.job is jobs[1]
     assert screen.events[-1] == ("grading", "three", "exercises/three.py was saved")
+    assert watcher.stopping == [jobs[0]]  # tearing down while the new grading runs
+    jobs[0].over = True
+    watcher.step()
+    assert watcher.stopping == [] and not jobs[0].cancelled  # nobody waited for it
     saves.pending = ["not_an_exercise"]
     watcher.step()
     assert len(jobs) == 2  # other files in exercises/ are not graded
@@ -183,7 +195,7 @@ def test_keys_hint_one_at_a_time_rerun_next_and_quit() -> None:
                                              ("first hint", "second hint")]
     keys.pending = ["r"]
     watcher.step()
-    assert [job.exercise for job in jobs] == [ONE, ONE] and jobs[0].cancelled
+    assert [job.exercise for job in jobs] == [ONE, ONE] and jobs[0].stopping
     keys.pending = ["n"]
     watcher.step()
     assert jobs[-1].exercise == TWO and watcher.current == TWO
@@ -195,7 +207,8 @@ def test_keys_hint_one_at_a_time_rerun_next_and_quit() -> None:
     assert len([event for event in screen.events if event[0] == "note"]) == 1
     keys.pending = ["q"]
     watcher.run()  # begins again, then reads q
-    assert watcher.finished and jobs[-1].cancelled and watcher.job is None
+    assert watcher.finished and watcher.job is None and watcher.stopping == []
+    assert all(job.cancelled for job in jobs)  # quitting waits for every grading, stopping ones too
 
 
 def test_ctrl_c_stops_the_running_grading_before_it_leaves() -> None:
@@ -360,8 +373,10 @@ def test_watch_in_a_student_template_wrong_fix_right_fix_next_exercise(
         shared.write_text(shared.read_text() + "\n# saved again\n")
         while watcher.job is running:
             watcher.step()
-        assert running is not None and running.process.returncode is not None  # type: ignore[attr-defined]
         assert screen.events[-1] == ("grading", "shared_value", "exercises/shared_value.py was saved")
+        while watcher.stopping:  # the stopped grading tears down while the new one runs
+            watcher.step()
+        assert running is not None and running.process.returncode is not None  # type: ignore[attr-defined]
         assert len(screen.results()) == 4  # the stopped grading showed no result
     finally:
         watcher.stop()  # what q and Ctrl-C do
