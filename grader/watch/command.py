@@ -27,17 +27,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
-class ReportWriter:
-    """Keeps grading-results/report.html up to date with every exercise graded while watching."""
+class ResultRecorder:
+    """Records each result the watcher shows, as `python -m grader` does: in the state file
+    (for `--list` and where the next watch starts) and in grading-results/report.html, which
+    holds every exercise graded while watching."""
 
     def __init__(self, setup: Setup, exercises: Sequence[Exercise]) -> None:
         self.setup = setup
-        self.order = [e.name for e in exercises]
+        self.exercises = list(exercises)
         self.latest: dict[str, ExerciseResult] = {}
 
     def __call__(self, result: ExerciseResult) -> None:
         self.latest[result.name] = result
-        graded = [self.latest[name] for name in self.order if name in self.latest]
+        state.save(self.setup.root, self.setup.target,
+                   GradeReport(self.setup.target_label, [result]), self.exercises)
+        graded = [self.latest[e.name] for e in self.exercises if e.name in self.latest]
         report = GradeReport(target=self.setup.target_label, exercises=graded,
                              duration=sum(r.duration for r in graded))
         try:
@@ -51,7 +55,7 @@ def make_watcher(root: Path, exercises: Sequence[Exercise], screen: Screen, keys
     """The watcher for a repository, with the real saves, gradings and report."""
     passed = state.passed_unchanged(setup.root, setup.target, setup.target_label, list(exercises))
     return Watcher(exercises, start(root), SavePoller(setup.target, [e.module for e in exercises]),
-                   keys, screen, passed=passed, record=ReportWriter(setup, exercises))
+                   keys, screen, passed=passed, record=ResultRecorder(setup, exercises))
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:

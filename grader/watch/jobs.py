@@ -2,7 +2,7 @@
 stopped at any moment.
 
 The child is the grader's own command (`--exercise NAME --json PATH`), so watching grades
-exactly as `python -m grader` does: the same runner, time budget, scoring and state file. It
+exactly as `python -m grader` does: the same runner, time budget and scoring. It
 runs in a process group of its own, so a Ctrl-C typed at the watcher does not reach it.
 
 Stopping a grading interrupts the suite's pytest (SIGINT): pytest tears its fixtures down, so
@@ -70,9 +70,12 @@ class GradingJob:
             dict.fromkeys([str(GRADER_HOME), *filter(None, [env.get("PYTHONPATH")])]))
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader", "--root", str(root), "--target", target,
-             "--exercise", exercise.name, "--json", str(self.json_path), "--no-report",
-             "--quiet", "--color", "never"],
+            # --tests-from the same repository: the same grading, but the child does not write
+            # the state file: a stopped grading ends after the next one began, and its result
+            # must not land there last. The watcher records the results it shows.
+            [sys.executable, "-m", "grader", "--root", str(root), "--tests-from", str(root),
+             "--target", target, "--exercise", exercise.name, "--json", str(self.json_path),
+             "--no-report", "--quiet", "--color", "never"],
             cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._log,
             start_new_session=os.name != "nt",

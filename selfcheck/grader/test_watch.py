@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import state
 from grader.formats.colour import Painter
 from grader.formats.json_results import exercise_to_json
 from grader.grading import make_setup, select_exercises
@@ -271,7 +272,6 @@ def test_a_result_comes_back_from_the_grader_json_as_it_went() -> None:
 
 
 def test_where_to_start_is_read_from_the_last_grading_of_the_file_as_it_is(tmp_path: Path) -> None:
-    from grader import state
     from grader.results import GradeReport
 
     (tmp_path / "one.py").write_text("x = 1\n")
@@ -366,6 +366,8 @@ def test_watch_in_a_student_template_wrong_fix_right_fix_next_exercise(
         assert "lesson_questions is done. Next: shared_value" in screen.text
         report = (root / "grading-results" / "report.html").read_text(encoding="utf-8")
         assert "lesson_questions" in report
+        assert state.passed_unchanged(root, setup.target, "exercises", exercises) == {
+            "lesson_questions"}  # what --list shows and where the next watch starts
 
         # A save while the next exercise is being graded restarts its grading.
         running = watcher.job
