@@ -9,7 +9,8 @@ With --classroom (the workflow's one grading step) a finished grading exits 0: t
 reads its outputs passes or fails the job.
 
 Subcommands: `check` (grader.dev_check: stubs fail, solutions pass), and `workflow`, `release`,
-`batch`, `gradescope`, which belong to modules of their own and are imported only when used.
+`batch`, `gradescope`, which belong to modules of their own and are imported only when used;
+so do `watch` (grader.watch: re-grade on save) and `new` (grader.scaffold: a new exercise).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ EXIT_POINTS_LOST = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 DELEGATED = ("workflow", "release", "batch", "gradescope")
+# Commands whose module is not named after them: `watch` (students), `new` (exercise authors).
+COMMAND_MODULES = {"watch": "grader.watch.command", "new": "grader.scaffold"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m grader",
         description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
         "and results for CI and course platforms.",
-        epilog="Other commands: python -m grader check | workflow | release | batch | gradescope "
-        "(each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
+        epilog="Other commands: python -m grader watch | check | new | workflow | release | batch "
+        "| gradescope (each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
     )
     parser.add_argument("--target", default="exercises",
                         help="what to grade: 'exercises' (default), 'solutions', or a directory "
@@ -89,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] in DELEGATED:
             module = importlib.import_module(f"grader.{args[0]}")
+            return int(module.main(args[1:]))
+        if args and args[0] in COMMAND_MODULES:
+            module = importlib.import_module(COMMAND_MODULES[args[0]])
             return int(module.main(args[1:]))
         if args and args[0] == "check":
             from grader.dev_check import main as check_main

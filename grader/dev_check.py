@@ -2,6 +2,9 @@
 
 Like rustlings' dev check: every reference solution must earn full marks and every stub must
 lose points (a stub that passes means a suite that checks nothing). Exit 0 when both hold.
+Below the table, each exercise that is not done gets a list of what its author still has to
+write, each item naming the file and the fix (grader.authoring: placeholders `grader new` left,
+rules with no test).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from grader.authoring import to_do
 from grader.formats.colour import Painter, use_colour
 from grader.formats.progress import TerminalProgress
 from grader.grading import UsageError, grade, make_setup, select_exercises
@@ -22,14 +26,29 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
-def verdict(solution: ExerciseResult, stub: ExerciseResult) -> str:
+def verdict(solution: ExerciseResult, stub: ExerciseResult, todo: Sequence[str] = ()) -> str:
     """"ok", or what is wrong with this exercise's suite, solution or stub."""
     problems = []
     if not solution.full_marks:
         problems.append(f"solution loses points ({solution.status}: {solution.first_line})")
     if stub.full_marks:
         problems.append("stub passes: the suite checks nothing the stub lacks")
+    if todo:
+        problems.append(f"{len(todo)} thing{'s' if len(todo) > 1 else ''} to fill in")
     return "; ".join(problems) or "ok"
+
+
+def fixes(module: str, solution: ExerciseResult, stub: ExerciseResult,
+          todo: Sequence[str]) -> list[str]:
+    """What the author of one exercise has to do, each item naming its file."""
+    items = list(todo)
+    if not solution.full_marks:
+        items.append(f"solutions/{module}.py loses points: {solution.first_line} "
+                     f"(make the solution earn full marks, or fix tests/test_{module}.py)")
+    if stub.full_marks:
+        items.append(f"exercises/{module}.py passes every test: give the stub the exercise's "
+                     f"problem, or add the test it fails to tests/test_{module}.py")
+    return items
 
 
 def main(argv: Sequence[str]) -> int:
@@ -56,9 +75,16 @@ def main(argv: Sequence[str]) -> int:
 
     rows = []
     ok = True
+    setup = make_setup(args.root, "exercises")
+    modules = {e.name: e for e in select_exercises(setup, args.exercise)}
+    still: list[tuple[str, list[str]]] = []
     for solution, stub in zip(reports["solutions"].exercises, reports["exercises"].exercises,
                               strict=True):
-        text = verdict(solution, stub)
+        exercise = modules[solution.name]
+        todo = to_do(setup.root, exercise)
+        text = verdict(solution, stub, todo)
+        if text != "ok":
+            still.append((solution.name, fixes(exercise.module, solution, stub, todo)))
         ok = ok and text == "ok"
         rows.append((solution.name,
                      f"{format_points(solution.score)}/{format_points(solution.max_score)}",
@@ -73,6 +99,10 @@ def main(argv: Sequence[str]) -> int:
     out = [paint(line(headers, headers[3]), "bold")]
     for row in rows:
         out.append(line(row, paint(row[3], "green" if row[3] == "ok" else "red")))
+    for name, items in still:
+        out.append("")
+        out.append(paint(f"{name} still needs:", "bold"))
+        out.extend(f"  - {item}" for item in items)
     out.append("")
     out.append(paint("check passed: every solution passes and every stub fails", "green")
                if ok else paint("check failed: see the verdicts above", "red", "bold"))

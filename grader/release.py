@@ -137,6 +137,8 @@ Total: {total} points.
   what went wrong.
 * `python -m grader` shows your score for every exercise, with hints;
   `python -m grader --exercise {first.name}` shows one.
+* `python -m grader watch` grades the exercise you are on again each time you save its file,
+  shows what to fix next (`h` for a hint, `q` to stop), and moves on when it has full marks.
 
 ## Handing in
 

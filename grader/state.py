@@ -75,3 +75,14 @@ def statuses(root: Path, target: Path, target_label: str,
             text += " (changed since graded)"
         shown[exercise.name] = text
     return shown
+
+
+def passed_unchanged(root: Path, target: Path, target_label: str,
+                     exercises: list[Exercise]) -> set[str]:
+    """Names of the exercises whose last grading gave full marks to the module as it is now
+    (what `python -m grader watch` need not grade again to know where to start)."""
+    entries = _load(root).get("targets", {}).get(target_label, {})
+    return {e.name for e in exercises
+            if isinstance(entries.get(e.name), dict)
+            and entries[e.name].get("status") == "passed"
+            and entries[e.name].get("module_sha256") == _module_hash(target, e)}
