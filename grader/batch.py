@@ -323,14 +323,14 @@ def _grade_checkout(outcome: Outcome, checkout: Path, plan: Plan, results: Path,
     """Check the checkout, grade the exercises no tampering touches; returns the withheld ones
     (exercise name -> the files that cost it its points)."""
     exercises_dir = checkout / "exercises"
-    if exercises_dir.is_symlink():
-        outcome.detail = "exercises/ is a symbolic link: only a folder in the checkout is graded"
-        return {}
-    if not exercises_dir.is_dir():
+    linked = exercises_dir.is_symlink()  # a link out of the checkout: tampering, never followed
+    if not linked and not exercises_dir.is_dir():
         outcome.detail = "not a student checkout (no exercises/ folder)"
         return {}
     stubs = [e.stub_file for e in plan.all_exercises]
     outcome.tampered = changed_files(checkout, plan.manifest, stubs)
+    if linked:
+        outcome.tampered = sorted({*(outcome.tampered or []), "exercises (symbolic link)"})
     withheld = {}
     for exercise in plan.exercises:
         touching = files_touching(exercise, outcome.tampered or [], plan.all_exercises)
