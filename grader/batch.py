@@ -339,8 +339,9 @@ def _grade_checkout(outcome: Outcome, checkout: Path, plan: Plan, results: Path,
                      if path.is_symlink() or (path.exists() and not path.is_file())]
         if touching:
             withheld[exercise.name] = touching
-    if withheld and outcome.tampered is not None:
-        outcome.tampered = sorted({*outcome.tampered, *(f for fs in withheld.values() for f in fs)})
+    if withheld:  # a linked exercise module is tampering even without a manifest
+        outcome.tampered = sorted({*(outcome.tampered or []),
+                                   *(f for fs in withheld.values() for f in fs)})
     graded = [e.name for e in plan.exercises if e.name not in withheld]
     if not graded:  # nothing left to grade: every exercise is withheld
         outcome.status = GRADED
