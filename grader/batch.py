@@ -6,6 +6,12 @@ its own session and process group, its own time budget, its output in a log file
 budget runs out, or after a normal exit, everything that process started is killed, so a hung,
 crashing or fork-happy submission costs its own grade and nothing else. The results are one
 CSV row per student and each student's JSON (the grader's `--json`, plus a `batch` section).
+
+Grades here are final, so tampering costs points: an exercise that a changed protected file or
+an added loadable file (grader.integrity) could affect is not graded and scores 0, with the files
+named. Anything that goes wrong with one checkout (a symbolic link out of it, a manifest of the
+wrong shape, an unreadable file) becomes that student's row with status `error`; the CSV and
+every other student's JSON are always written.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.formats.json_results import exercise_to_json
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.processes import Proc, process_table
+from grader.tampering import INSTRUCTOR, files_touching, tampered_result
 
 GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
 POLL_SECONDS = 0.2
@@ -189,18 +197,26 @@ class Plan:
     budget: float
     out: Path
     selected: tuple[str, ...] = ()
+    every: tuple[Exercise, ...] = ()  # the whole set (info.toml), for what tampering touches
+
+    @property
+    def all_exercises(self) -> tuple[Exercise, ...]:
+        return self.every or self.exercises
 
 
-def grader_command(student: Path, results: Path, plan: Plan) -> list[str]:
-    """This repository's grader, judging the student's exercises/ with the instructor's tests."""
+def grader_command(student: Path, results: Path, plan: Plan,
+                   names: Sequence[str] | None = None) -> list[str]:
+    """This repository's grader, judging the student's exercises/ with the instructor's tests.
+    Its working directory is this repository (never the checkout), and its paths are given as
+    one argument each."""
     command = [
         sys.executable, "-m", "grader",
-        "--root", str(student),
-        "--tests-from", str(plan.tests_from),
-        "--json", str(results),
+        f"--root={student}",
+        f"--tests-from={plan.tests_from}",
+        f"--json={results}",
         "--quiet", "--color", "never",
     ]  # fmt: skip
-    for name in plan.selected:
+    for name in plan.selected if names is None else names:
         command += ["--exercise", name]
     return command
 
@@ -208,7 +224,8 @@ def grader_command(student: Path, results: Path, plan: Plan) -> list[str]:
 def grader_environment() -> dict[str, str]:
     """Ours, minus what would make the grader act as if on GitHub or load the student's code."""
     env = dict(os.environ)
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
+                 "PYTHONSTARTUP"):
         env.pop(name, None)
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["PYTHONIOENCODING"] = "utf-8"
@@ -279,43 +296,96 @@ def _log_tail(log: Path, lines: int = 5) -> str:
 
 
 def grade_student(name: str, checkout: Path, plan: Plan, stop: threading.Event) -> Outcome:
-    """Grade one checkout; never raises for anything the submission does."""
+    """Grade one checkout; never raises for anything the submission does: whatever goes wrong
+    with this checkout is its row (status `error`, the reason in words)."""
     outcome = Outcome(name, checkout, ERROR, points={e.name: 0.0 for e in plan.exercises})
     results = plan.out / f"{name}.json"
     log = plan.out / "logs" / f"{name}.log"
-    results.unlink(missing_ok=True)
-    if not (checkout / "exercises").is_dir():
-        outcome.detail = "not a student checkout (no exercises/ folder)"
-    else:
-        outcome.tampered = changed_files(checkout, plan.manifest)
-        code, timed_out, outcome.duration = run_grader(
-            grader_command(checkout, results, plan), log, plan.budget, stop
-        )
-        outcome.returncode = code
-        data = _read_json(results)
-        if timed_out:
-            outcome.status = TIMEOUT
-            outcome.detail = f"stopped after its {plan.budget:g} s budget; all its processes killed"
-        elif code in (0, 1) and data is not None:
-            outcome.status = GRADED
-            for exercise in data["exercises"]:
-                if exercise.get("name") in outcome.points:
-                    outcome.points[exercise["name"]] = float(exercise.get("score") or 0.0)
-        elif code in (2, 3):
-            outcome.detail = f"grader exit code {code}: {_log_tail(log)}"
-        else:
-            outcome.status = CRASHED
-            outcome.detail = f"grader ended with code {code} and no results: {_log_tail(log)}"
-        if outcome.status != GRADED:
-            outcome.points = {e.name: 0.0 for e in plan.exercises}
+    withheld: dict[str, list[str]] = {}
+    try:
+        results.unlink(missing_ok=True)
+        withheld = _grade_checkout(outcome, checkout, plan, results, log, stop)
+    except Exception as error:  # noqa: BLE001 - one checkout's trouble is its own row
+        outcome.status = ERROR
+        outcome.detail = f"could not be graded: {type(error).__name__}: {error}"
+    if outcome.status != GRADED:
+        outcome.points = {e.name: 0.0 for e in plan.exercises}
     outcome.total = round(sum(outcome.points.values()), 2)
-    _write_student_json(results, outcome, plan)
+    try:
+        _write_student_json(results, outcome, plan, withheld)
+    except (OSError, TypeError, ValueError) as error:
+        outcome.detail = f"{outcome.detail}; its JSON could not be written ({error})".lstrip("; ")
     return outcome
 
 
-def _write_student_json(path: Path, outcome: Outcome, plan: Plan) -> None:
-    """The grader's JSON as it wrote it (or a stand-in of the same shape), plus `batch`."""
+def _grade_checkout(outcome: Outcome, checkout: Path, plan: Plan, results: Path, log: Path,
+                    stop: threading.Event) -> dict[str, list[str]]:
+    """Check the checkout, grade the exercises no tampering touches; returns the withheld ones
+    (exercise name -> the files that cost it its points)."""
+    exercises_dir = checkout / "exercises"
+    linked = exercises_dir.is_symlink()  # a link out of the checkout: tampering, never followed
+    if not linked and not exercises_dir.is_dir():
+        outcome.detail = "not a student checkout (no exercises/ folder)"
+        return {}
+    stubs = [e.stub_file for e in plan.all_exercises]
+    outcome.tampered = changed_files(checkout, plan.manifest, stubs)
+    if linked:
+        outcome.tampered = sorted({*(outcome.tampered or []), "exercises (symbolic link)"})
+    withheld = {}
+    for exercise in plan.exercises:
+        touching = files_touching(exercise, outcome.tampered or [], plan.all_exercises)
+        touching += [f"{exercise.stub_file} (not a regular file)"
+                     for path in [checkout / exercise.stub_file]
+                     if path.is_symlink() or (path.exists() and not path.is_file())]
+        if touching:
+            withheld[exercise.name] = touching
+    if withheld:  # a linked exercise module is tampering even without a manifest
+        outcome.tampered = sorted({*(outcome.tampered or []),
+                                   *(f for fs in withheld.values() for f in fs)})
+    graded = [e.name for e in plan.exercises if e.name not in withheld]
+    if not graded:  # nothing left to grade: every exercise is withheld
+        outcome.status = GRADED
+        return withheld
+    code, timed_out, outcome.duration = run_grader(
+        grader_command(checkout, results, plan, graded), log, plan.budget, stop
+    )
+    outcome.returncode = code
+    data = _read_json(results)
+    if timed_out:
+        outcome.status = TIMEOUT
+        outcome.detail = f"stopped after its {plan.budget:g} s budget; all its processes killed"
+    elif code in (0, 1) and data is not None:
+        outcome.status = GRADED
+        for exercise in data["exercises"]:
+            if exercise.get("name") in outcome.points and exercise["name"] not in withheld:
+                outcome.points[exercise["name"]] = float(exercise.get("score") or 0.0)
+    elif code in (2, 3):
+        outcome.detail = f"grader exit code {code}: {_log_tail(log)}"
+    else:
+        outcome.status = CRASHED
+        outcome.detail = f"grader ended with code {code} and no results: {_log_tail(log)}"
+    return withheld
+
+
+def _write_student_json(path: Path, outcome: Outcome, plan: Plan,
+                        withheld: dict[str, list[str]] | None = None) -> None:
+    """The grader's JSON as it wrote it (or a stand-in of the same shape), with the exercises
+    withheld for tampering in their places, plus `batch`."""
+    withheld = withheld or {}
     data = _read_json(path) if outcome.status == GRADED else None
+    if data is None and outcome.status == GRADED:  # every exercise withheld: nothing was run
+        data = {"version": 1, "target": "exercises", "exercises": []}
+    if data is not None:
+        graded = {e.get("name"): e for e in data["exercises"] if e.get("name") not in withheld}
+        data["exercises"] = [
+            exercise_to_json(tampered_result(e, withheld[e.name], INSTRUCTOR))
+            if e.name in withheld else graded[e.name]
+            for e in plan.exercises if e.name in withheld or e.name in graded
+        ]
+        data["score"] = round(sum(float(e.get("score") or 0.0) for e in data["exercises"]), 2)
+        data["max_score"] = float(sum(e.points for e in plan.exercises))
+        data["full_marks"] = data["score"] == data["max_score"]
+        data["tampered"] = outcome.tampered
     if data is None:
         data = {
             "version": 1,
@@ -353,7 +423,8 @@ def student_names(checkouts: Sequence[Path]) -> list[str]:
     """A file-safe, unique name per checkout: its folder name, numbered when two share one."""
     names: list[str] = []
     for checkout in checkouts:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", checkout.resolve().name).strip("._") or "student"
+        folder = Path(os.path.abspath(checkout)).name  # not resolved: a link loop is a row too
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", folder).strip("._") or "student"
         name, number = base, 2
         while name in names:
             name, number = f"{base}-{number}", number + 1
@@ -391,7 +462,14 @@ def grade_class(
 
     def one(index: int) -> None:
         nonlocal done
-        outcome = grade_student(names[index], Path(checkouts[index]).resolve(), plan, stop)
+        try:
+            path = Path(checkouts[index]).absolute()
+        except OSError as error:
+            path = Path(checkouts[index])
+            outcome = Outcome(names[index], path, ERROR, detail=f"could not be graded: {error}",
+                              points={e.name: 0.0 for e in plan.exercises})
+        else:
+            outcome = grade_student(names[index], path, plan, stop)
         outcomes[index] = outcome
         with lock:
             done += 1
@@ -477,7 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out.resolve()
     plan = Plan(
         tuple(exercises), tests_from, manifest.resolve() if manifest else None, budget, out,
-        tuple(args.exercise),
+        tuple(args.exercise), tuple(load_exercises(tests_from / "info.toml")),
     )  # fmt: skip
 
     subreaper = become_subreaper()

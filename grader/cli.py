@@ -156,8 +156,10 @@ def run(argv: Sequence[str]) -> int:
     in_workflow = os.environ.get("GITHUB_ACTIONS") == "true"
     # In a workflow, tampered tests cost their exercises' points; an instructor's --tests-from
     # grades with pristine tests anyway.
+    # The release's grading step (--classroom) also needs the manifest: deleting it is tampering.
     report = grade(setup, exercises, progress,
-                   enforce_integrity=in_workflow and not args.tests_from)
+                   enforce_integrity=in_workflow and not args.tests_from,
+                   require_manifest=args.classroom)
     if not args.tests_from:  # an instructor grading a checkout leaves it as it was
         state.save(setup.root, setup.target, report, exercises)
 

@@ -108,14 +108,20 @@ def tampered_files(root: Path) -> list[str] | None:
 
 
 def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None = None,
-          enforce_integrity: bool = False) -> GradeReport:
+          enforce_integrity: bool = False, require_manifest: bool = False) -> GradeReport:
     """Grade the exercises one after the other (the suites time concurrency: no parallel runs).
 
     With `enforce_integrity` (the grader runs in a workflow), an exercise whose protected files
-    differ from the release's manifest is not run and scores 0 (grader.tampering).
+    differ from the release's manifest is not run and scores 0 (grader.tampering). With
+    `require_manifest` too (a release's own grading step), a missing manifest costs every
+    exercise, since deleting it must not turn the check off.
     """
     started = time.monotonic()
     tampered = tampered_files(setup.root)
+    if enforce_integrity and require_manifest and tampered is None:
+        from grader.integrity import MANIFEST_NAME
+
+        tampered = [f"{MANIFEST_NAME} (missing)"]
     every = load_exercises(setup.metadata_file) if enforce_integrity and tampered else []
     results = []
     for index, exercise in enumerate(exercises, start=1):

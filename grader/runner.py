@@ -4,6 +4,12 @@ Each suite gets its own process in a new session (so its process group holds eve
 student's code starts), a time budget after which the whole group is killed, and an output pipe
 of which only a bounded head and tail are kept. Whatever the student's code does at import time
 or in its processes, the grader gets back a `SuiteRun` and carries on with the next exercise.
+
+The judge's configuration comes only from the grader: an isolated interpreter (`python -I`: no
+working directory, PYTHONPATH or user site on its path) to which only the grader package and the
+tests' folder are added; the judge plugin named explicitly and no conftest.py collected
+(`--noconftest`); rootdir and configuration file pinned to the tests' checkout; every option
+with a path as one argument (`--opt=value`), so no path is ever taken for a test path.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,11 @@ GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
 STACK_WAIT = 1.0  # seconds to wait for the stack dump of an overrunning suite
 _FRAME_RE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func>.+)$')
+JUDGE_PLUGIN = "grader.judge.plugin"
+# Started as `python -I -c BOOTSTRAP GRADER_PATH TESTS_DIR pytest-arguments...`: the two folders
+# go first on the path, and pytest runs with the rest of the arguments.
+BOOTSTRAP = ("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:3]; "
+             "import pytest; sys.exit(pytest.console_main())")
 
 
 @dataclass(frozen=True)
@@ -82,30 +94,60 @@ class _BoundedReader(threading.Thread):
         return head + marker + self.tail.decode("utf-8", "replace")
 
 
+def judge_plugin(tests_root: Path) -> str:
+    """The plugin that provides the suites' options and fixtures: grader.judge.plugin, unless the
+    tests' own info.toml names a module of their tests/ folder (`judge_plugin = "..."`)."""
+    try:
+        with (tests_root / "info.toml").open("rb") as handle:
+            name = tomllib.load(handle).get("judge_plugin", JUDGE_PLUGIN)
+    except (OSError, tomllib.TOMLDecodeError):
+        return JUDGE_PLUGIN
+    return name if isinstance(name, str) and name.replace(".", "").replace("_", "").isalnum() \
+        else JUDGE_PLUGIN
+
+
 def pytest_command(test_file: str, target: Path, results: ResultsPipe, root: Path,
-                   stack_file: Path) -> list[str]:
+                   stack_file: Path, tests_root: Path, grader_path: Path) -> list[str]:
     """The command line for one suite; `-s` lets output stream to our bounded pipe."""
     return [
-        sys.executable, "-m", "pytest", test_file,
-        "--target", str(target),
+        sys.executable, "-I", "-c", BOOTSTRAP, str(grader_path), str(tests_root / "tests"),
+        test_file,
+        f"--rootdir={tests_root}",
+        f"--config-file={tests_root / 'pyproject.toml'}",
+        "--noconftest",
+        "-p", judge_plugin(tests_root),
+        f"--target={target}",
         "-p", "grader.judge.results_plugin",
         *results.arguments(),
-        "--grader-stack-file", str(stack_file),
-        "--grader-root", str(root),
+        f"--grader-stack-file={stack_file}",
+        f"--grader-root={root}",
         "-p", "no:cacheprovider",
         "-q", "-s", "--tb=short", "--no-header",
     ]
 
 
+def grader_only_path(scratch: Path) -> Path:
+    """A folder holding nothing but the grader package (a link to it), for the judge's path:
+    the folder that holds grader/ may be a student's checkout, whose other files must not be
+    importable there. Readable by all, so a host that dropped to `nobody` can import from it."""
+    folder = scratch / "path"
+    folder.mkdir()
+    try:
+        (folder / "grader").symlink_to(GRADER_HOME / "grader", target_is_directory=True)
+    except OSError:  # no symbolic links (Windows without the privilege): the grader's own home
+        folder.rmdir()
+        return GRADER_HOME
+    for path in (scratch, folder):
+        path.chmod(0o755)
+    return folder
+
+
 def suite_environment(tests_root: Path) -> dict[str, str]:
-    """The grader's environment, with the suites' repository and the grader importable."""
+    """The grader's environment minus what would configure pytest from outside the grader
+    (PYTHONPATH is ignored by the isolated judge; its children then ignore it too)."""
     env = dict(os.environ)
-    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH", "PYTHONSTARTUP"):
         env.pop(name, None)
-    paths = [str(tests_root), str(GRADER_HOME)]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
@@ -119,7 +161,8 @@ def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget
         started = time.monotonic()
         try:
             process = subprocess.Popen(
-                pytest_command(test_file, target, results, root, stack_file),
+                pytest_command(test_file, target, results, root, stack_file, tests_root,
+                               grader_only_path(Path(scratch))),
                 cwd=tests_root,
                 env=suite_environment(tests_root),
                 stdin=subprocess.DEVNULL,

@@ -57,6 +57,7 @@ def score_exercise(exercise: Exercise, run: SuiteRun) -> ExerciseResult:
     """Combine the plugin's events, the run's fate and the metadata into an ExerciseResult."""
     collected: list[str] | None = None
     collect_errors: list[dict] = []
+    interference: list[dict] = []
     results: dict[str, dict] = {}
     started: list[str] = []
     for event in run.events:
@@ -65,10 +66,18 @@ def score_exercise(exercise: Exercise, run: SuiteRun) -> ExerciseResult:
             collected = [str(name) for name in event.get("tests", [])]
         elif kind == "collect_error":
             collect_errors.append(event)
+        elif kind == "interference":
+            interference.append(event)
         elif kind == "start":
             started.append(str(event.get("test")))
         elif kind == "result":
             results[str(event.get("test"))] = event
+
+    if interference:  # the judge ran something of the submission's: no test of it counts
+        message = str(interference[0].get("message") or "Your submission interfered with the judge.")
+        test = _synthetic(exercise, ERROR, message)
+        test.concept = "interference"
+        return _finish(exercise, [test], status=ERROR, message=message, duration=run.duration)
 
     if collect_errors:
         first = collect_errors[0]

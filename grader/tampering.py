@@ -29,18 +29,22 @@ def files_touching(exercise: Exercise, changed: Sequence[str],
 
 def restore_advice(files: Sequence[str]) -> str:
     """How a student puts released files back, in git commands they can paste."""
-    quoted = " ".join(files)
+    quoted = " ".join(dict.fromkeys(name.split(" (", 1)[0] for name in files))
     return (f"Restore them as released and push again: `git checkout $(git rev-list "
             f"--max-parents=0 HEAD) -- {quoted}` puts back what your first commit (the "
             "template) had; delete the files you added yourself (`git rm FILE`).")
 
 
-def tampered_result(exercise: Exercise, files: Sequence[str]) -> ExerciseResult:
+WORKFLOW = "On GitHub Actions this costs the exercise its points."
+INSTRUCTOR = "In your instructor's grading this costs the exercise its points."
+
+
+def tampered_result(exercise: Exercise, files: Sequence[str],
+                    cost: str = WORKFLOW) -> ExerciseResult:
     """The exercise, not graded: 0 points and a message naming the files."""
     names = ", ".join(files)
     message = (f"Not graded: files that decide this exercise's grade differ from the release: "
-               f"{names}. On GitHub Actions this costs the exercise its points. "
-               + restore_advice(files))
+               f"{names}. {cost} " + restore_advice(files))
     test = TestResult(name="integrity", status=ERROR, score=0.0,
                       max_score=float(exercise.points), message=message, concept="tampering")
     return ExerciseResult(name=exercise.name, title=exercise.title, status=ERROR, score=0.0,

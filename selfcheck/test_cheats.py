@@ -1,10 +1,13 @@
 """The cheat corpus (selfcheck/cheats): no technique earns a point, on either grading path.
 
-Each cheat is added to the stub of its exercise in a student's checkout of the release. The
-checkout is graded as the student would grade it (`python -m grader --exercise NAME`, whose
-exit code a workflow step reads) and as the instructor grades a class (`grader batch
---tests-from PRISTINE`, the authoritative CSV). Both must give the exercise 0 points; where the
-judge can tell, the report must say the submission interfered.
+Each cheat is added to the stub of its exercise in a student's checkout of the release: a
+`<name>.py` is appended to the stub; a `<name>.toml` may also add files, links, or delete files
+anywhere in the checkout (see cheats/README.md). The checkout is graded as the student would
+grade it (`python -m grader --exercise NAME`, whose exit code a workflow step reads; in a
+workflow's grading step for `workflow = true`) and as the instructor grades a class (`grader
+batch --tests-from PRISTINE`, the authoritative CSV). Both must give the exercise 0 points;
+where the judge can tell, the report must say the submission interfered, or name the files it
+added or changed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import json
 import os
 import shutil
 import signal
+import tomllib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -36,6 +40,12 @@ class Cheat:
     exercise: str
     detected: bool
     code: str
+    files: dict[str, str] = field(default_factory=dict)  # path in the checkout -> its new text
+    symlinks: dict[str, str] = field(default_factory=dict)  # path in the checkout -> link target
+    delete: tuple[str, ...] = ()
+    reported: tuple[str, ...] = ()  # names the student's report must carry (tampered files)
+    workflow: bool = False  # graded as a workflow's grading step (GITHUB_ACTIONS, --classroom)
+    batch_reported: tuple[str, ...] = ()  # names the batch's message must carry (default: reported)
 
 
 def load_cheats() -> list[Cheat]:
@@ -44,6 +54,13 @@ def load_cheats() -> list[Cheat]:
         text = path.read_text(encoding="utf-8")
         header = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# ") and ": " in line[:20])
         cheats.append(Cheat(path.stem, header["exercise"].strip(), header.get("detected", "no").strip() == "yes", text))
+    for path in sorted(CHEATS_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        cheats.append(Cheat(path.stem, data["exercise"], data.get("detected", False), data.get("code", ""),
+                            dict(data.get("files", {})), dict(data.get("symlinks", {})),
+                            tuple(data.get("delete", ())), tuple(data.get("reported", ())),
+                            data.get("workflow", False),
+                            tuple(data.get("batch_reported", data.get("reported", ())))))
     return cheats
 
 
@@ -51,9 +68,11 @@ CHEATS = load_cheats()
 
 
 def _digest(root: Path) -> dict[str, str]:
-    """Hashes of the judge's own files in a checkout: tests, grader, conftest."""
+    """Hashes of the judge's own files in a checkout: tests, grader, conftest (a link by where
+    it points: it is never read through)."""
     files = [root / "conftest.py", *sorted((root / "tests").rglob("*.py")), *sorted((root / "grader").rglob("*.py"))]
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+    return {str(p.relative_to(root)): os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files if p.is_symlink() or p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +95,16 @@ def checkout_with(pristine: Path, where: Path, cheat: Cheat) -> Path:
     shutil.copytree(pristine, where)
     module = EXERCISES[cheat.exercise].module
     stub = where / "exercises" / f"{module}.py"
-    stub.write_text(stub.read_text(encoding="utf-8") + "\n\n" + cheat.code, encoding="utf-8")
+    if cheat.code:
+        stub.write_text(stub.read_text(encoding="utf-8") + "\n\n" + cheat.code, encoding="utf-8")
+    for name in cheat.delete:
+        (where / name).unlink()
+    for name, text in cheat.files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_text(text, encoding="utf-8")
+    for name, target in cheat.symlinks.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).symlink_to(target)
     return where
 
 
@@ -105,6 +133,7 @@ class StudentRun:
     graded: dict
     files_intact: bool
     marker: Path
+    tampered: list[str] | None = None
 
 
 def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: Path) -> StudentRun:
@@ -112,37 +141,59 @@ def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: 
     before = _digest(checkout)
     marker = marker_dir / f"{cheat.name}-student.pid"
     out = where / "results.json"
-    done = run_python(["-m", "grader", "--exercise", cheat.exercise, "--json", str(out), "-q", "--no-report"],
-                      cwd=checkout, env={"CHEAT_PID_FILE": str(marker)})
-    graded = json.loads(out.read_text())["exercises"][0] if out.exists() else {}
-    return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker)
+    env = {"CHEAT_PID_FILE": str(marker)}
+    extra = []
+    if cheat.workflow:  # the release's grading step: `python -m grader --classroom` on GitHub
+        env.update(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(where / "github-output"))
+        extra = ["--classroom"]
+    done = run_python(["-m", "grader", "--exercise", cheat.exercise, "--json", str(out), "-q", "--no-report",
+                       *extra], cwd=checkout, env=env)
+    data = json.loads(out.read_text()) if out.exists() else {}
+    graded = data["exercises"][0] if data else {}
+    return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker,
+                      data.get("tampered"))
 
 
 @pytest.fixture(scope="module")
-def student_runs(pristine: Path, tmp_path_factory: pytest.TempPathFactory, marker_dir: Path) -> dict[str, StudentRun]:
-    """Every cheat graded the student's way, two at a time (this machine has two cores)."""
+def student_runs(request: pytest.FixtureRequest, pristine: Path, tmp_path_factory: pytest.TempPathFactory,
+                 marker_dir: Path) -> dict[str, StudentRun]:
+    """Every selected cheat graded the student's way, two at a time (this machine has two cores)."""
     root = tmp_path_factory.mktemp("cheats")
+    selected = {item.callspec.params["cheat"].name for item in request.session.items
+                if hasattr(item, "callspec") and "cheat" in item.callspec.params}
+    cheats = [c for c in CHEATS if c.name in selected]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = pool.map(lambda c: grade_as_the_student(c, pristine, root / c.name, marker_dir), CHEATS)
-        return dict(zip((c.name for c in CHEATS), runs, strict=True))
+        runs = pool.map(lambda c: grade_as_the_student(c, pristine, root / c.name, marker_dir), cheats)
+        return dict(zip((c.name for c in cheats), runs, strict=True))
 
 
 @pytest.mark.timeout(1800)  # the whole corpus is graded in the first test's setup
 @pytest.mark.parametrize("cheat", CHEATS, ids=lambda c: c.name)
 def test_cheat_scores_nothing_when_the_student_grades(cheat: Cheat, student_runs: dict[str, StudentRun]) -> None:
     run = student_runs[cheat.name]
-    assert run.returncode == 1, run.output  # points were lost: a workflow step fails
+    # Points were lost: a workflow step fails (the grading step's reporter reads the outputs).
+    assert run.returncode == (0 if cheat.workflow else 1), run.output
     assert run.graded and run.graded["score"] == 0, json.dumps(run.graded, indent=1)[:3000]
     if cheat.detected:
         messages = " ".join(str(t.get("message")) for t in run.graded["tests"])
         assert "interfered" in messages, json.dumps(run.graded, indent=1)[:3000]
+    for name in cheat.reported:  # named as tampering, in the report and (workflow) the message
+        assert name in (run.tampered or []), (run.tampered, run.output[-2000:])
+        if cheat.workflow:
+            assert name in run.graded["message"], run.graded["message"]
     assert run.files_intact, "the cheat changed the judge's files"
     _no_daemon_left(run.marker)
 
 
 @pytest.mark.timeout(1800)
-def test_no_cheat_scores_in_the_instructors_batch(pristine: Path, tmp_path: Path, marker_dir: Path) -> None:
-    checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in CHEATS]
+@pytest.mark.parametrize("family", ["in_the_stub", "added_files"])
+def test_no_cheat_scores_in_the_instructors_batch(family: str, pristine: Path, tmp_path: Path,
+                                                  marker_dir: Path) -> None:
+    """One batch per family: code appended to a stub (`.py`), and files added to the checkout
+    (`.toml`), which the batch withholds as tampering without running them."""
+    cheats = [c for c in CHEATS if (family == "added_files") == bool(c.files or c.symlinks or c.delete)]
+    assert cheats
+    checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in cheats]
     marker = marker_dir / "batch.pid"
     out = tmp_path / "out"
     done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
@@ -151,6 +202,13 @@ def test_no_cheat_scores_in_the_instructors_batch(pristine: Path, tmp_path: Path
     assert done.returncode == 0, done.stdout + done.stderr
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    scored = {c.name: rows[c.name][c.exercise] for c in CHEATS if float(rows[c.name][c.exercise]) != 0}
+    scored = {c.name: rows[c.name][c.exercise] for c in cheats if float(rows[c.name][c.exercise]) != 0}
     assert not scored, f"cheats that earned points: {scored}"
+    for cheat in cheats:
+        if cheat.batch_reported:  # withheld as tampering, the files named
+            row = json.loads((out / f"{cheat.name}.json").read_text(encoding="utf-8"))
+            (graded,) = [e for e in row["exercises"] if e["name"] == cheat.exercise]
+            assert rows[cheat.name]["tampered"] == "yes", rows[cheat.name]
+            for name in cheat.batch_reported:
+                assert name in graded["message"], graded["message"]
     _no_daemon_left(marker)

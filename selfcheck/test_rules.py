@@ -3,19 +3,20 @@
 Every rule of exercises/<module>.md, a sentence ending in `(rule B1)`, is enforced by some test
 of tests/test_<module>.py marked `@pytest.mark.rule("B1")`; every id a marker names is defined;
 every test enforces at least one rule; and a failure of a marked test quotes its rules'
-sentences, through tests/conftest.py.
+sentences, through the judge's rules plugin (grader.judge.rules).
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
 from grader.feedback import Site, StudentFailure
+from grader.judge import plugin as judge_plugin
+from grader.judge import rules as rules_plugin
 from grader.metadata import load_exercises
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,15 +24,7 @@ EXERCISES = load_exercises()
 MARKER = re.compile(r"\(rule\b[^)]*\)")
 
 
-def _suite_conftest():
-    spec = importlib.util.spec_from_file_location("suite_conftest", REPO / "tests" / "conftest.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CONFTEST = _suite_conftest()
+CONFTEST = rules_plugin  # the quoting hooks the judge plugin registers
 
 
 def markdown(module: str) -> str:
@@ -116,7 +109,8 @@ def test_a_failure_quotes_the_rules_its_test_enforces(exercise) -> None:
 
 def test_the_suites_quote_rules_from_a_hook_pytest_loads() -> None:
     hook = getattr(CONFTEST, "pytest_runtest_call", None)
-    assert hook is not None and hook.pytest_impl["wrapper"], "tests/conftest.py lost its quoting hook"
+    assert hook is not None and hook.pytest_impl["wrapper"], "grader.judge.rules lost its quoting hook"
+    assert "grader.judge.rules" in judge_plugin.pytest_plugins, "the judge plugin does not load it"
     text = (REPO / "pyproject.toml").read_text()
     assert '"rule(*ids)' in text, "the rule marker is not registered in pyproject.toml"
 

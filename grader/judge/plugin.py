@@ -1,7 +1,9 @@
 """The pytest plugin behind the suites: what they judge (--target) and how processes start.
 
-Loaded by the repository's root conftest.py, so `python -m pytest tests/...` from the
-repository root always has it.
+The grader names it on the judge's command line (`-p grader.judge.plugin`, with `--noconftest`);
+the repository's root conftest.py loads it for `python -m pytest tests/...` run by hand. It
+registers the suites' rule quoting (grader.judge.rules) and, under the grader, checks the judge's
+make-up (grader.judge.makeup) before every test and after it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from typing import Any
 
 import pytest
 
+from grader.feedback import StudentFailure
+from grader.harness.findings import INTERFERENCE
 from grader.judge.explain import explain
 from grader.judge.host_client import adopt_orphans, hide_from_same_user
+from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
 from grader.metadata import REPO_ROOT
+
+pytest_plugins = ["grader.judge.rules"]
 
 TARGET_NAMES = ("exercises", "solutions")
 
@@ -56,6 +63,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 TARGET_KEY = pytest.StashKey[Path]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under the grader (no conftest.py is collected), start checking what the judge loads."""
+    config = session.config
+    if config.getoption("noconftest"):
+        config.stash[MAKEUP_KEY] = MakeUp(trusted_roots(config.rootpath / "tests"))
+
+
+def _require_trusted_makeup(config: pytest.Config) -> None:
+    makeup = config.stash.get(MAKEUP_KEY, None)
+    if makeup is None:
+        return
+    foreign = makeup.foreign_files(config.pluginmanager.get_plugins())
+    if foreign:
+        root = config.getoption("--grader-root", None)
+        raise StudentFailure(interference_message(foreign, Path(root) if root else None),
+                             concept=INTERFERENCE)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No test runs in a judge that has loaded anything from outside its trusted places."""
+    _require_trusted_makeup(item.config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _require_trusted_makeup(item.config)
 
 
 @pytest.fixture(scope="session")

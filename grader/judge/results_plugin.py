@@ -12,6 +12,8 @@ Events (one JSON object per line, key "event"):
   start           {"test"}: a test began (the last one without a result is the one running)
   result          {"test", "status", "message", "file", "line", "concept", "duration"}, and
                   "witness" when a concurrency failure carries one (grader/harness/witness.py)
+  interference    {"message", "files"}: at the session's end, the judge had loaded files from
+                  outside its trusted places (grader.judge.makeup): no test of the session counts
   finish          {"exitstatus"}
 
 On SIGUSR1 the plugin dumps every thread's stack to the file --grader-stack-file names
@@ -32,6 +34,7 @@ from typing import Any
 import pytest
 
 from grader.judge.explain import explain
+from grader.judge.makeup import MAKEUP_KEY, interference_message
 from grader.judge.results_channel import OPTION, open_writer
 
 MAX_MESSAGE = 2000  # characters of a failure message kept; the rest is cut with a note
@@ -123,7 +126,12 @@ class _Recorder:
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self.write("result", test=_name(nodeid), **_combine(self.phases.pop(nodeid, [])))
 
-    def pytest_sessionfinish(self, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        makeup = session.config.stash.get(MAKEUP_KEY, None)
+        foreign = makeup.foreign_files(session.config.pluginmanager.get_plugins()) if makeup else []
+        if foreign:
+            self.write("interference", message=interference_message(foreign, self.root),
+                       files=foreign)
         self.write("finish", exitstatus=int(exitstatus))
 
     # -- locating the student's code --------------------------------------------------------

@@ -64,6 +64,20 @@ def test_python_dash_m_grader_full_marks_exit_0_and_points_lost_exit_1(fixture_r
     assert "Total: 0/10 points" in stubs.stdout
 
 
+def test_files_of_the_working_directory_never_replace_what_the_grader_imports(
+        own_repo: Path) -> None:
+    # `python -m grader` in a checkout puts it first on the path: a json.py there (the grader
+    # imports json after starting) and a sitecustomize.py must not run in the grader or judge.
+    for name in ("json.py", "sitecustomize.py", "pytest_timeout.py"):
+        (own_repo / name).write_text("raise SystemExit('the checkout ran its code: " + name + "')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "PYTHONPATH")}
+    done = subprocess.run([sys.executable, "-m", "grader", f"--root={own_repo}", "--exercise", "counter", "--target",
+                           "solutions", "-q", "--no-report"], capture_output=True, text=True,
+                          cwd=own_repo, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the checkout ran its code" not in done.stdout + done.stderr
+
+
 # -- selection, listing, colour -----------------------------------------------------------------
 
 def test_exercise_grades_one_and_list_shows_the_last_status(own_repo: Path, grade) -> None:

@@ -205,10 +205,12 @@ def source_repo(fixture_repo: Path) -> Path:
 def run_python(
     args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run this interpreter in `cwd`, as a student would run `python -m ...` there."""
-    environment = {**os.environ, **(env or {})}
+    """Run this interpreter in `cwd`, as a student would run `python -m ...` there (outside
+    GitHub Actions unless `env` says otherwise)."""
+    environment = dict(os.environ)
     for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTHONPATH"):
         environment.pop(name, None)
+    environment.update(env or {})
     return subprocess.run(
         [sys.executable, *args],
         cwd=cwd,

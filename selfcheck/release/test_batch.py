@@ -244,6 +244,74 @@ def test_a_hung_submission_is_killed_with_everything_it_started(
     assert survivors == {}
 
 
+@pytest.mark.skipif(not POSIX, reason="symbolic links")
+def test_broken_checkouts_are_their_own_rows_and_harmless_files_cost_nothing(
+        pristine: Path, tmp_path: Path) -> None:
+    """Each checkout's own manifest is the reference (the instructor's has none): a link out of
+    the checkout, a manifest of the wrong shape, exercises/ as a link, and loadable files added
+    each cost that student alone; the CSV has every row, and notes cost nothing."""
+    reference = tmp_path / "reference"
+    shutil.copytree(pristine, reference)
+    (reference / MANIFEST_NAME).unlink()  # so that each checkout's own manifest is read
+    students = tmp_path / "class"
+    solved = checkout(pristine, students / "solved", adder=SOLVED_ADDER, shared_total=SOLVED_TOTAL)
+    (solved / "notes.txt").write_text("what I learnt\n", encoding="utf-8")
+    (solved / "exercises" / "scratch.md").write_text("# scratch\n", encoding="utf-8")
+    linked = checkout(pristine, students / "linked", adder=SOLVED_ADDER)
+    (linked / "tests" / "zz_data.py").symlink_to("/proc/self/mem")
+    listed = checkout(pristine, students / "listed", adder=SOLVED_ADDER)
+    (listed / MANIFEST_NAME).write_text("[]", encoding="utf-8")
+    elsewhere = checkout(pristine, students / "elsewhere")
+    shutil.rmtree(elsewhere / "exercises")
+    (elsewhere / "exercises").symlink_to(solved / "exercises", target_is_directory=True)
+    added = checkout(pristine, students / "added", adder=SOLVED_ADDER, shared_total=SOLVED_TOTAL)
+    (added / "tests" / "test_shared_total.py").write_text("def test_x():\n    pass\n")
+    (added / "exercises" / "helper.py").write_text("X = 1\n", encoding="utf-8")
+    out = tmp_path / "results"
+    order = [solved, linked, listed, elsewhere, added]
+    code, _, output = run_batch(
+        [*map(str, order), "--jobs", "2", "--out", str(out), "--tests-from", str(reference)],
+        cwd=tmp_path)
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    table = {name: (row["adder"], row["shared_total"], row["tampered"], row["status"])
+             for name, row in rows.items()}
+    assert table == {
+        "solved": ("6", "4", "no", "graded"),
+        "linked": ("0", "0", "yes", "graded"),
+        "listed": ("0", "0", "yes", "graded"),
+        "elsewhere": ("0", "0", "yes", "graded"),
+        # exercises/helper.py could be imported by either exercise; the edited suite is adder's
+        # neighbour's: both exercises are withheld.
+        "added": ("0", "0", "yes", "graded"),
+    }, output
+    messages = {name: " ".join(e["message"] for e in json.loads(
+        (out / f"{name}.json").read_text(encoding="utf-8"))["exercises"]) for name in rows}
+    assert "tests/zz_data.py (symbolic link)" in messages["linked"]
+    assert MANIFEST_NAME in messages["listed"]
+    assert "exercises (symbolic link)" in messages["elsewhere"]
+    assert "exercises/helper.py" in messages["added"]
+    assert "tests/test_shared_total.py" in messages["added"]
+    assert not (out / "logs" / "linked.log").exists(), "a withheld checkout is not run at all"
+
+
+def test_anything_that_goes_wrong_with_one_checkout_is_its_row(
+        pristine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> list[str]:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(batch, "changed_files", broken)
+    exercises = tuple(load_exercises(pristine / "info.toml"))
+    (tmp_path / "out").mkdir()
+    plan = batch.Plan(exercises, pristine, None, 10.0, tmp_path / "out")
+    student = checkout(pristine, tmp_path / "bob")
+    outcome = batch.grade_student("bob", student, plan, batch.threading.Event())
+    assert (outcome.status, outcome.total) == (batch.ERROR, 0.0)
+    assert "Input/output error" in outcome.detail
+    data = json.loads((tmp_path / "out" / "bob.json").read_text(encoding="utf-8"))
+    assert data["batch"]["status"] == "error" and "Input/output error" in data["batch"]["detail"]
+
+
 def test_unknown_exercise_and_bad_options_are_usage_errors(pristine: Path, tmp_path: Path) -> None:
     for args in (
         ["--exercise", "nope", "--tests-from", str(pristine)],
@@ -265,8 +333,9 @@ def test_grader_command_uses_this_grader_and_the_pristine_tests(tmp_path: Path) 
     plan = batch.Plan(exercises, REPO_ROOT, None, 10.0, tmp_path, ("shared_value",))
     command = batch.grader_command(tmp_path / "alice", tmp_path / "alice.json", plan)
     assert command[:3] == [sys.executable, "-m", "grader"]
-    assert command[command.index("--root") + 1] == str(tmp_path / "alice")
-    assert command[command.index("--tests-from") + 1] == str(REPO_ROOT)
+    # Paths as one argument each: a path is never read as an option or a test path.
+    assert f"--root={tmp_path / 'alice'}" in command
+    assert f"--tests-from={REPO_ROOT}" in command
     assert command[command.index("--exercise") + 1] == "shared_value"
     assert batch.grader_environment()["PYTHONPATH"] == str(REPO_ROOT)
 

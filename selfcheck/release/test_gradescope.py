@@ -96,7 +96,7 @@ def test_the_zip_holds_the_scripts_the_grader_and_the_suites_but_no_answers(
         requirements = zipped.read("requirements.txt").decode()
     for script in ("setup.sh", "run_autograder"):
         assert (infos[script].external_attr >> 16) & 0o777 == 0o755
-    assert {"grader/__main__.py", "grader/autograder.py", "info.toml", "conftest.py",
+    assert {"grader/__main__.py", "grader/autograder.py", "info.toml", "tests/fixture_judge.py",
             "tests/test_counter.py", "pyproject.toml"} <= set(infos)
     assert not [n for n in infos if n.split("/")[0] in ("solutions", "exercises", "selfcheck")]
     assert not [n for n in infos if "__pycache__" in n]
@@ -142,7 +142,7 @@ def test_run_autograder_scores_as_the_grader_does(
                  "partial": submission("partial")}[case]
     files = {layout.format(name=p.name): p for p in directory.glob("*.py")}
     if case == "partial":  # the student's copy of the tests is not what grades them
-        files["my-repo-main/tests/test_counter.py"] = graded_source / "conftest.py"
+        files["my-repo-main/tests/test_counter.py"] = graded_source / "tests" / "fixture_judge.py"
     data = grade_submission(autograder_root, files)
     own = own_grade(graded_source, directory, tmp_path, capsys)
 
@@ -154,6 +154,39 @@ def test_run_autograder_scores_as_the_grader_does(
     if case == "partial":
         (negative,) = [t for t in data["tests"] if t["name"] == "counter: test_negative"]
         assert negative["output"].startswith("At exercises/counter.py:1:\nadd(-2, -3) returned 5")
+
+
+# Files a submission adds to make pytest or Python run its code in the judge (selfcheck/cheats).
+NO_OP_TESTS = """\
+import _pytest.python
+
+_pytest.python.Function.runtest = lambda self: None
+"""
+LOADABLE_EXTRAS = {
+    "exercises/conftest.py": "def pytest_collection_modifyitems(items):\n"
+                             "    for item in items:\n        item.runtest = lambda: None\n",
+    "conftest.py": NO_OP_TESTS,
+    "sitecustomize.py": NO_OP_TESTS,
+    "pytest_timeout.py": NO_OP_TESTS,
+    "my-repo-main/conftest.py": NO_OP_TESTS,
+    "my-repo-main/exercises/conftest.py": NO_OP_TESTS,
+}
+
+
+def test_files_an_upload_adds_to_load_its_code_in_the_judge_are_never_used(
+        autograder_root: Path, graded_source: Path, tmp_path: Path) -> None:
+    extras = tmp_path / "extras"
+    files = {p.name: p for p in (graded_source / "exercises").glob("*.py")}  # the stubs
+    for name, text in LOADABLE_EXTRAS.items():
+        (extras / name).parent.mkdir(parents=True, exist_ok=True)
+        (extras / name).write_text(text, encoding="utf-8")
+        files[name] = extras / name
+    data = grade_submission(autograder_root, files)
+    assert data["score"] == 0, json.dumps(data, indent=1)[:2000]
+    grading = autograder_root / "grading"  # only the exercise modules were taken from the upload
+    assert sorted(p.name for p in (grading / "exercises").iterdir() if p.suffix == ".py") == [
+        "counter.py", "greeting.py", "sleeper.py"]
+    assert not [n for n in ("sitecustomize.py", "pytest_timeout.py") if (grading / n).exists()]
 
 
 def test_a_missing_file_is_named_and_costs_only_its_exercise(

@@ -2,7 +2,9 @@
 `@pytest.mark.rule("B1")`, and a failure quotes them, so a student reads which promise of the
 instructions the code broke, in the instructions' own words.
 
-A rule is the sentence of the instructions that ends with its id, written `(rule B1)`.
+A rule is the sentence of the instructions that ends with its id, written `(rule B1)`. This is a
+pytest plugin that grader.judge.plugin registers (it was tests/conftest.py): the judge collects
+no conftest.py, so nothing in a graded tree can replace it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import pytest
 
 from grader.feedback import StudentFailure
 from grader.judge.explain import explain
+from grader.metadata import REPO_ROOT
 
-INSTRUCTIONS = Path(__file__).resolve().parent.parent / "exercises"
+INSTRUCTIONS = REPO_ROOT / "exercises"
 RULE_ID = re.compile(r"\(rule ([A-Z]\d+)\)")
 # A sentence ends at `.`, `!` or `?` followed by a space and the next sentence's first character.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*\"(])")
@@ -61,9 +64,9 @@ def rules_of(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def rules(module: str) -> dict[str, str]:
-    """The rules of exercises/<module>.md, id -> sentence ({} when the file is missing)."""
-    path = INSTRUCTIONS / f"{module}.md"
+def rules(module: str, instructions: Path = INSTRUCTIONS) -> dict[str, str]:
+    """The rules of <instructions>/<module>.md, id -> sentence ({} when the file is missing)."""
+    path = instructions / f"{module}.md"
     return dict(rules_of(path.read_text(encoding="utf-8"))) if path.is_file() else {}
 
 
@@ -72,20 +75,23 @@ def rule_ids(item: pytest.Item) -> list[str]:
     return [str(i) for mark in item.iter_markers("rule") for i in mark.args]
 
 
-def quote_rules(message: str, module: str, ids: list[str]) -> str:
+def quote_rules(message: str, module: str, ids: list[str],
+                instructions: Path = INSTRUCTIONS) -> str:
     """`message`, followed by the rules the failed test enforces, in the instructions' words."""
-    known = rules(module)
+    known = rules(module, instructions)
     lines = [f"Rule {i} (exercises/{module}.md): {known.get(i, 'see the instructions')}" for i in ids]
     return message.rstrip() + "\n" + "\n".join(lines) if lines else message
 
 
-def with_rules(error: BaseException, module: str, ids: list[str]) -> StudentFailure | None:
+def with_rules(error: BaseException, module: str, ids: list[str],
+               instructions: Path = INSTRUCTIONS) -> StudentFailure | None:
     """The student's explanation of `error` with the rules quoted, or None if it is not about the
     student's code (a fault of the judge stays as it is)."""
     explanation = explain(error, fallback=False)
     if explanation is None or not ids:
         return None
-    return StudentFailure(quote_rules(explanation.message, module, ids), site=explanation.site,
+    return StudentFailure(quote_rules(explanation.message, module, ids, instructions),
+                          site=explanation.site,
                           concept=explanation.concept, witness=explanation.witness)
 
 
@@ -95,7 +101,8 @@ def pytest_runtest_call(item: pytest.Item):
         return (yield)
     except Exception as error:
         module = getattr(getattr(item, "module", None), "MODULE", None)
-        quoted = with_rules(error, str(module), rule_ids(item)) if module else None
+        instructions = item.config.rootpath / "exercises"  # the tests' own checkout
+        quoted = with_rules(error, str(module), rule_ids(item), instructions) if module else None
         if quoted is None:
             raise
         raise quoted from None
