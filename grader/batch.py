@@ -29,6 +29,7 @@ from typing import Any
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.processes import Proc, process_table
+from grader.sandbox import private_tmp
 
 GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
 POLL_SECONDS = 0.2
@@ -480,6 +481,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tuple(args.exercise),
     )  # fmt: skip
 
+    warning = private_tmp.concurrency_warning(args.jobs)
+    if warning:
+        print(warning, file=sys.stderr)
     subreaper = become_subreaper()
     try:
         outcomes = grade_class(args.checkouts, plan, args.jobs, _print_progress)

@@ -80,10 +80,29 @@ def checkout_with(pristine: Path, where: Path, cheat: Cheat) -> Path:
     return where
 
 
-def _no_daemon_left(marker: Path) -> None:
-    if not marker.exists():
-        return
-    for pid in {int(p) for p in marker.read_text().split() if p.isdigit()}:
+def daemon_tag() -> str:
+    """A process name for the daemon cheat, unique to one grading (CHEAT_TAG)."""
+    return f"cd-{uuid.uuid4().hex[:12]}"
+
+
+def _named(tag: str) -> set[int]:
+    """Processes called `tag`: found where the daemon's marker is out of sight (a host's own
+    /dev/shm)."""
+    found = set()
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == tag:
+                found.add(int(comm.parent.name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _no_daemon_left(marker: Path, tag: str) -> None:
+    pids = _named(tag)
+    if marker.exists():
+        pids |= {int(p) for p in marker.read_text().split() if p.isdigit()}
+    for pid in pids:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -105,6 +124,7 @@ class StudentRun:
     graded: dict
     files_intact: bool
     marker: Path
+    tag: str
 
 
 def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: Path) -> StudentRun:
@@ -112,10 +132,11 @@ def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: 
     before = _digest(checkout)
     marker = marker_dir / f"{cheat.name}-student.pid"
     out = where / "results.json"
+    tag = daemon_tag()
     done = run_python(["-m", "grader", "--exercise", cheat.exercise, "--json", str(out), "-q", "--no-report"],
-                      cwd=checkout, env={"CHEAT_PID_FILE": str(marker)})
+                      cwd=checkout, env={"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag})
     graded = json.loads(out.read_text())["exercises"][0] if out.exists() else {}
-    return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker)
+    return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker, tag)
 
 
 @pytest.fixture(scope="module")
@@ -137,20 +158,21 @@ def test_cheat_scores_nothing_when_the_student_grades(cheat: Cheat, student_runs
         messages = " ".join(str(t.get("message")) for t in run.graded["tests"])
         assert "interfered" in messages, json.dumps(run.graded, indent=1)[:3000]
     assert run.files_intact, "the cheat changed the judge's files"
-    _no_daemon_left(run.marker)
+    _no_daemon_left(run.marker, run.tag)
 
 
 @pytest.mark.timeout(1800)
 def test_no_cheat_scores_in_the_instructors_batch(pristine: Path, tmp_path: Path, marker_dir: Path) -> None:
     checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in CHEATS]
     marker = marker_dir / "batch.pid"
+    tag = daemon_tag()
     out = tmp_path / "out"
     done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
                        "--out", str(out), "--jobs", "2"], cwd=REPO_ROOT, timeout=1700,
-                      env={"CHEAT_PID_FILE": str(marker)})
+                      env={"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag})
     assert done.returncode == 0, done.stdout + done.stderr
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     scored = {c.name: rows[c.name][c.exercise] for c in CHEATS if float(rows[c.name][c.exercise]) != 0}
     assert not scored, f"cheats that earned points: {scored}"
-    _no_daemon_left(marker)
+    _no_daemon_left(marker, tag)

@@ -62,6 +62,15 @@ def supported() -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
+def concurrency_warning(jobs: int) -> str | None:
+    """What `grader batch --jobs N` must say where concurrent gradings would share /dev/shm."""
+    if jobs <= 1 or supported():
+        return None
+    return (f"grader batch: warning: --jobs {jobs} grades students at once in a shared /dev/shm and "
+            "/tmp (a private mount per student needs Linux and a root grader): one submission can "
+            "take another's locks or read its files. Use --jobs 1 here, or see docs/threat-model.md.")
+
+
 def isolate(keep: Iterable[str]) -> list[str]:
     """Enter a private mount namespace with a fresh tmpfs on /dev/shm and /tmp; `keep` (paths the
     host needs, possibly beneath them) stay reachable where they were. Returns the directories

@@ -45,6 +45,15 @@ HUNTER = """
             time.sleep(0.002)
         return sorted(seen), "sem." + own._semlock.name.lstrip("/"), len(taken)
 
+    def start_helpers():
+        # multiprocessing's resource tracker and fork server, started by the host
+        ctx = multiprocessing.get_context("forkserver")
+        globals()["kept"] = ctx.Lock()
+        process = ctx.Process(target=time.sleep, args=(0,))
+        process.start()
+        process.join()
+        return process.exitcode
+
     def leave(name, size):
         with open(os.path.join("/dev/shm", name), "wb") as handle:
             handle.write(b"x" * size)
@@ -73,10 +82,14 @@ def test_a_host_sees_only_its_own_dev_shm_and_tmp(tmp_path: Path) -> None:
 def test_what_a_host_leaves_in_dev_shm_is_gone_after_its_test(tmp_path: Path) -> None:
     host = host_for(tmp_path, HUNTER)
     try:
-        listing = host.module("student").leave("leftover", 1 << 20)
+        mod = host.module("student")
+        assert mod.start_helpers() == 0
+        listing = mod.leave("leftover", 1 << 20)
         pid = host.client.process.pid
         namespace = mount_namespace(pid)
-        assert listing == ["leftover"]
+        assert "leftover" in listing and all(n == "leftover" or n.startswith("sem.mp-") for n in listing)
+        helpers = host.client.descendants()
+        assert len(helpers) >= 2 and all(mount_namespace(p) == namespace for p in helpers)
         assert os.path.getsize(f"/proc/{pid}/root/dev/shm/leftover") == 1 << 20
         assert processes_in_namespace(namespace)  # the host and nothing of the judge's
         assert namespace != mount_namespace(os.getpid())
