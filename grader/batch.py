@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.inert import inert_text
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.processes import Proc, process_table
@@ -276,7 +277,7 @@ def _log_tail(log: Path, lines: int = 5) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    return inert_text(" | ".join(line.strip() for line in text.strip().splitlines()[-lines:]))
 
 
 def grade_student(name: str, checkout: Path, plan: Plan, stop: threading.Event) -> Outcome:

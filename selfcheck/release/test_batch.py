@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -371,3 +372,20 @@ def test_jobs_above_one_warn_where_gradings_would_share_dev_shm(
         assert batch.main(args) == 0
         warned = "warning: --jobs 2 grades students at once in a shared /dev/shm" in capsys.readouterr().err
         assert warned == (jobs == 2 and not private)
+
+
+def test_a_hostile_message_reaches_no_log_csv_or_json_raw(pristine: Path, tmp_path: Path) -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[32m10/10 passed\x1b[0m\r"
+    student = checkout(pristine, tmp_path / "student", adder=f"""\
+        def add(a, b):
+            raise ValueError({hostile!r})
+        """)
+    out = tmp_path / "results"
+    code, _, output = run_batch([str(student), "--out", str(out), "--tests-from", str(pristine)], cwd=tmp_path)
+    assert code == 0, output
+    raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    written = [out / batch.CSV_NAME, out / "student.json", out / "logs" / "student.log"]
+    for path in written:
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        assert not raw.search(text), f"a raw control character in {path.name}"
+    assert "\\x1b[2J" in (out / "student.json").read_text(encoding="utf-8")
