@@ -184,7 +184,8 @@ def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message
     else:
         score = max(0.0, sum(t.score for t in tests) - penalty)
     if status == ERROR and not any(t.counts for t in tests):
-        message = message or "No test ran: every test was skipped."
+        said = [t.message for t in tests if t.message]  # the suite's own reasons, when it gave some
+        message = message or "\n".join(said) or "No test ran: every test was skipped."
     for test in tests:
         test.score = round_points(test.score)
         test.max_score = round_points(test.max_score)
