@@ -389,3 +389,66 @@ def test_a_hostile_message_reaches_no_log_csv_or_json_raw(pristine: Path, tmp_pa
         text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
         assert not raw.search(text), f"a raw control character in {path.name}"
     assert "\\x1b[2J" in (out / "student.json").read_text(encoding="utf-8")
+
+
+HUNTS_SEMAPHORES = """
+
+import _multiprocessing as _mp
+import os as _os
+import threading as _threading
+import time as _time
+
+
+def _hunt():
+    # Open every named semaphore in /dev/shm and take it for good: another grading's locks too,
+    # wherever /dev/shm is shared.
+    seen, taken = set(), []
+    while True:
+        try:
+            names = _os.listdir("/dev/shm")
+        except OSError:
+            names = []
+        for name in names:
+            if name.startswith("sem.mp-") and name not in seen:
+                seen.add(name)
+                try:
+                    semaphore = _mp.SemLock._rebuild(0, 1, 1, "/" + name[4:])
+                except OSError:
+                    continue
+                if semaphore.acquire(False):
+                    taken.append(semaphore)
+        _time.sleep(0.002)
+
+
+_threading.Thread(target=_hunt, daemon=True).start()
+
+
+def run(*args, **kwargs):  # keeps its host, and the hunt, alive for the whole grading
+    _time.sleep(1000)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not real_repo_complete(), reason="needs this repository's exercise set")
+def test_a_submission_that_takes_every_semaphore_costs_its_neighbour_nothing(tmp_path: Path) -> None:
+    from grader.sandbox import private_tmp
+
+    if not private_tmp.supported():
+        pytest.skip("without private /dev/shm, --jobs 2 warns that gradings share it")
+    release = build_release(REPO_ROOT, tmp_path / "release").root
+    honest, hostile = tmp_path / "honest", tmp_path / "hostile"
+    for where in (honest, hostile):
+        shutil.copytree(release, where)
+    shutil.copy2(REPO_ROOT / "solutions" / "locked_increment.py", honest / "exercises")
+    stub = hostile / "exercises" / "locked_increment.py"
+    stub.write_text(stub.read_text(encoding="utf-8") + HUNTS_SEMAPHORES, encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, output = run_batch([str(hostile), str(honest), "--out", str(out), "--tests-from", str(REPO_ROOT),
+                                 "--exercise", "locked_increment", "--jobs", "2"], cwd=tmp_path, timeout=800)
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    assert set(rows) == {"honest", "hostile"}
+    assert rows["honest"]["locked_increment"] == "25", json.dumps(
+        json.loads((out / "honest.json").read_text(encoding="utf-8"))["exercises"][0]["tests"], indent=1)[:3000]
+    assert float(rows["hostile"]["locked_increment"]) == 0
