@@ -20,6 +20,7 @@ TMPFS_SIZE = 64 * 1024 * 1024  # bytes per private tmpfs
 TMPFS_FILES = 4096  # files (inodes) per private tmpfs
 _CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+_MNT_DETACH = 0x2
 
 
 def _libc() -> ctypes.CDLL:
@@ -80,8 +81,8 @@ def isolate(keep: Iterable[str]) -> list[str]:
     targets = [os.path.realpath(d) for d in PRIVATE_DIRS if os.path.isdir(d)]
     wanted = sorted({os.path.realpath(p) for p in keep if p and os.path.exists(p)})
     kept: list[str] = []
-    for path in wanted:  # the outermost of nested paths is enough
-        if any(_under(path, t) for t in targets) and not any(_under(path, k) for k in kept):
+    for path in wanted:  # the outermost of nested paths is enough; never a whole private dir
+        if any(_under(path, t) and path != t for t in targets) and not any(_under(path, k) for k in kept):
             kept.append(path)
     folders = {path for path in kept if os.path.isdir(path)}
     _check(_libc().unshare(_CLONE_NEWNS), "unshare")
@@ -89,10 +90,12 @@ def isolate(keep: Iterable[str]) -> list[str]:
     # Opened inside the new namespace (a bind mount's source must be in the caller's): the
     # originals, still reachable through these once the tmpfs hides them.
     handles = {path: os.open(path, os.O_PATH) for path in kept}
+    mounted: list[str] = []
     try:
         for target in targets:
             _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV,
                    f"size={TMPFS_SIZE},nr_inodes={TMPFS_FILES},mode=1777")
+            mounted.append(target)
         for path, handle in handles.items():
             if path in folders:
                 os.makedirs(path, exist_ok=True)
@@ -100,6 +103,10 @@ def isolate(keep: Iterable[str]) -> list[str]:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             _mount(f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC, None)
+    except OSError:
+        for target in reversed(mounted):  # back to the machine's view: shared, but complete
+            _libc().umount2(os.fsencode(target), _MNT_DETACH)
+        raise
     finally:
         for handle in handles.values():
             os.close(handle)

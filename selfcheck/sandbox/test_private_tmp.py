@@ -123,3 +123,17 @@ def test_a_host_that_takes_every_semaphore_it_sees_costs_another_grading_nothing
     assert run.returncode == 0 and run.results and not run.failed, run.summary()
     seen, own, taken = found["result"]
     assert seen == [own] and taken == 1  # it found and took its own lock, and nothing else
+
+
+def test_a_private_dir_on_the_judges_path_stays_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A script run from /tmp puts /tmp itself on sys.path: binding it back would undo the
+    # privacy (and hide the target): only directories beneath a private one are bound back.
+    monkeypatch.syspath_prepend("/tmp")
+    host = host_for(tmp_path, HUNTER)
+    try:
+        assert host.module("student").leave("mine", 1) == ["mine"]
+        root = f"/proc/{host.client.process.pid}/root"
+        assert os.listdir(f"{root}/tmp") != os.listdir("/tmp")
+        assert os.path.isdir(root + str(tmp_path / "exercises"))
+    finally:
+        host.close()
