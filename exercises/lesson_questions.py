@@ -46,6 +46,7 @@ QUESTION_2_OPTIONS: dict[str, str] = {
     "D": "join() waits until the lock is free, and the main program never calls release().",
 }
 
-# Your answers: replace None with a letter, for example QUESTION_1 = "A".
+# Your answers: replace None with a letter, for example QUESTION_1 = "A". The grader reads
+# the letters written here; it does not run this file, so computed answers do not count.
 QUESTION_1: str | None = None
 QUESTION_2: str | None = None

@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.formats.json_results import exercise_to_json
+from grader.inert import inert_text
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.processes import Proc, process_table
+from grader.sandbox import private_tmp
 from grader.tampering import INSTRUCTOR, files_touching, tampered_result
 
 GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
@@ -292,7 +294,7 @@ def _log_tail(log: Path, lines: int = 5) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+    return inert_text(" | ".join(line.strip() for line in text.strip().splitlines()[-lines:]))
 
 
 def grade_student(name: str, checkout: Path, plan: Plan, stop: threading.Event) -> Outcome:
@@ -558,6 +560,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tuple(args.exercise), tuple(load_exercises(tests_from / "info.toml")),
     )  # fmt: skip
 
+    warning = private_tmp.concurrency_warning(args.jobs)
+    if warning:
+        print(warning, file=sys.stderr)
     subreaper = become_subreaper()
     try:
         outcomes = grade_class(args.checkouts, plan, args.jobs, _print_progress)

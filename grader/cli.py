@@ -31,6 +31,7 @@ from grader.formats.json_results import write_json
 from grader.formats.progress import TerminalProgress
 from grader.formats.terminal import PLAIN_WIDTH, render_list, render_table
 from grader.grading import UsageError, grade, make_setup, select_exercises
+from grader.inert import inert_text
 from grader.metadata import REPO_ROOT
 
 EXIT_OK = 0
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_POINTS_LOST
     except Exception as error:  # noqa: BLE001 - the one place that turns bugs into exit code 3
-        print(f"internal error in the grader (not your code): {type(error).__name__}: {error}",
+        print(inert_text(f"internal error in the grader (not your code): {type(error).__name__}: {error}"),
               file=sys.stderr)
         if os.environ.get("GRADER_DEBUG"):
             import traceback

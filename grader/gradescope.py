@@ -90,11 +90,19 @@ echo "setup.sh: installed into $VENV"
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission: the student's exercise files (at the top level of
 # the upload or in exercises/) are graded with the suites in source/, and results/results.json
-# is written. AUTOGRADER_ROOT names the root (default /autograder).
+# is written. AUTOGRADER_ROOT names the root (default /autograder). Should the grader itself not
+# start or not finish, a results file with 0 points says so: Gradescope always gets one.
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-cd "$ROOT/source" || exit 1
-exec "$ROOT/venv/bin/python" -m grader.autograder --root "$ROOT"
+if cd "$ROOT/source" && "$ROOT/venv/bin/python" -m grader.autograder --root "$ROOT"; then
+  exit 0
+fi
+mkdir -p "$ROOT/results"
+if [ ! -s "$ROOT/results/results.json" ]; then
+  printf '%s\n' '{"score": 0, "execution_time": 0, "tests": [], "visibility": "visible", "output": "The autograder could not start (not your code'"'"'s fault; tell your instructor)."}' \
+    > "$ROOT/results/results.json"
+fi
+exit 0
 """
 
 SCRIPTS = {"setup.sh": SETUP_SH, "run_autograder": RUN_AUTOGRADER}

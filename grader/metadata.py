@@ -22,6 +22,8 @@ class Exercise:
     hints: tuple[str, ...] = ()
     weights: dict[str, float] = field(default_factory=dict)
     guards: tuple[str, ...] = ()
+    answer_key: str | None = None  # a file of answers the suite judges against (tests/...)
+    answer_key_private: bool = False  # kept out of the student template by `grader release`
 
     @property
     def test_file(self) -> str:
@@ -58,6 +60,8 @@ def load_exercises(path: Path = METADATA_FILE) -> list[Exercise]:
             hints=tuple(item.get("hints", ())),
             weights=dict(item.get("weights", {})),
             guards=tuple(item.get("guards", ())),
+            answer_key=item.get("answer_key"),
+            answer_key_private=bool(item.get("answer_key_private", False)),
         )
         for item in data["exercises"]
     ]

@@ -1,7 +1,8 @@
 """`python -m grader release OUT`: the student template, without anything that gives answers away.
 
 The release is this repository minus the reference solutions, the self-check with its variants
-(correct variants are solutions too), the benchmarks and this repository's own CI; its README is
+(correct variants are solutions too), the benchmarks, this repository's own CI and any answer key
+info.toml marks private (`answer_key_private`); its README is
 written for students, its classroom workflow is regenerated from info.toml, and its
 `.grader-manifest.json` records the hashes of what decides a grade (see grader.integrity).
 Made into a repository of its own, `pip install -e .` and `pytest` work there unchanged: the
@@ -224,7 +225,9 @@ def build_release(root: Path, out: Path) -> Release:
         if not (root / exercise.stub_file).is_file():
             raise ReleaseError(f"{exercise.stub_file} is missing: students need the stub")
     out.mkdir(parents=True, exist_ok=True)
-    copied = [relative.as_posix() for relative in source_files(root, skip=out)]
+    private_keys = {e.answer_key for e in exercises if e.answer_key and e.answer_key_private}
+    copied = [relative.as_posix() for relative in source_files(root, skip=out)
+              if relative.as_posix() not in private_keys]  # only the instructor's grading has them
     for name in copied:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ carry no weight. Tests the run never finished earn nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
+from grader.inert import inert_text
 from grader.metadata import Exercise
 from grader.results import (
     ERROR,
@@ -191,10 +193,12 @@ def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message
     else:
         score = max(0.0, sum(t.score for t in tests) - penalty)
     if status == ERROR and not any(t.counts for t in tests):
-        message = message or "No test ran: every test was skipped."
+        said = [t.message for t in tests if t.message]  # the suite's own reasons, when it gave some
+        message = message or "\n".join(said) or "No test ran: every test was skipped."
     for test in tests:
         test.score = round_points(test.score)
         test.max_score = round_points(test.max_score)
+        _make_inert(test)
     next_hint = exercise.hints[0] if exercise.hints and status != PASSED else None
     return ExerciseResult(
         name=exercise.name,
@@ -203,12 +207,32 @@ def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message
         score=round_points(score),
         max_score=float(exercise.points),
         tests=tests,
-        message=message,
-        file=file,
+        message=inert_text(message),
+        file=inert_text(file) if file else file,
         line=line,
         hint=next_hint,
         duration=duration,
     )
+
+
+def _make_inert(test: TestResult) -> None:
+    """Where student text enters the results: every output format shows it as it is here."""
+    test.name, test.message = inert_text(test.name), inert_text(test.message)
+    test.file = inert_text(test.file) if test.file else test.file
+    test.concept = inert_text(test.concept) if test.concept else test.concept
+    if test.witness is not None:
+        test.witness = _inert_data(test.witness)
+
+
+def _inert_data(value: Any) -> Any:
+    """JSON data with every string in it made inert (a witness's steps and labels)."""
+    if isinstance(value, str):
+        return inert_text(value)
+    if isinstance(value, dict):
+        return {_inert_data(key): _inert_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_inert_data(item) for item in value]
+    return value
 
 
 def _synthetic(exercise: Exercise, status: str, message: str,

@@ -108,10 +108,29 @@ def checkout_with(pristine: Path, where: Path, cheat: Cheat) -> Path:
     return where
 
 
-def _no_daemon_left(marker: Path) -> None:
-    if not marker.exists():
-        return
-    for pid in {int(p) for p in marker.read_text().split() if p.isdigit()}:
+def daemon_tag() -> str:
+    """A process name for the daemon cheat, unique to one grading (CHEAT_TAG)."""
+    return f"cd-{uuid.uuid4().hex[:12]}"
+
+
+def _named(tag: str) -> set[int]:
+    """Processes called `tag`: found where the daemon's marker is out of sight (a host's own
+    /dev/shm)."""
+    found = set()
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == tag:
+                found.add(int(comm.parent.name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _no_daemon_left(marker: Path, tag: str) -> None:
+    pids = _named(tag)
+    if marker.exists():
+        pids |= {int(p) for p in marker.read_text().split() if p.isdigit()}
+    for pid in pids:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -133,6 +152,7 @@ class StudentRun:
     graded: dict
     files_intact: bool
     marker: Path
+    tag: str
     tampered: list[str] | None = None
 
 
@@ -141,7 +161,8 @@ def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: 
     before = _digest(checkout)
     marker = marker_dir / f"{cheat.name}-student.pid"
     out = where / "results.json"
-    env = {"CHEAT_PID_FILE": str(marker)}
+    tag = daemon_tag()
+    env = {"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag}
     extra = []
     if cheat.workflow:  # the release's grading step: `python -m grader --classroom` on GitHub
         env.update(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(where / "github-output"))
@@ -151,7 +172,7 @@ def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: 
     data = json.loads(out.read_text()) if out.exists() else {}
     graded = data["exercises"][0] if data else {}
     return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker,
-                      data.get("tampered"))
+                      tag, data.get("tampered"))
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +203,7 @@ def test_cheat_scores_nothing_when_the_student_grades(cheat: Cheat, student_runs
         if cheat.workflow:
             assert name in run.graded["message"], run.graded["message"]
     assert run.files_intact, "the cheat changed the judge's files"
-    _no_daemon_left(run.marker)
+    _no_daemon_left(run.marker, run.tag)
 
 
 @pytest.mark.timeout(1800)
@@ -195,10 +216,11 @@ def test_no_cheat_scores_in_the_instructors_batch(family: str, pristine: Path, t
     assert cheats
     checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in cheats]
     marker = marker_dir / "batch.pid"
+    tag = daemon_tag()
     out = tmp_path / "out"
     done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
                        "--out", str(out), "--jobs", "2"], cwd=REPO_ROOT, timeout=1700,
-                      env={"CHEAT_PID_FILE": str(marker)})
+                      env={"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag})
     assert done.returncode == 0, done.stdout + done.stderr
     with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
@@ -211,4 +233,4 @@ def test_no_cheat_scores_in_the_instructors_batch(family: str, pristine: Path, t
             assert rows[cheat.name]["tampered"] == "yes", rows[cheat.name]
             for name in cheat.batch_reported:
                 assert name in graded["message"], graded["message"]
-    _no_daemon_left(marker)
+    _no_daemon_left(marker, tag)

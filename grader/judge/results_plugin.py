@@ -120,6 +120,8 @@ class _Recorder:
             phase["message"] = truncate(text.splitlines()[-1] if text else "failed")
         if hasattr(report, "wasxfail"):
             phase["outcome"] = "skipped"
+        elif report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            phase["message"] = truncate(str(report.longrepr[2]).removeprefix("Skipped: "))
         self.phases.setdefault(item.nodeid, []).append(phase)
         return report
 
@@ -270,6 +272,7 @@ def _combine(phases: list[dict[str, Any]]) -> dict[str, Any]:
             return base
     if any(p["outcome"] == "skipped" for p in phases):
         base["status"] = "skipped"
+        base["message"] = next((p["message"] for p in phases if p.get("message")), "")
     elif not phases:
         base["status"] = "error"
         base["message"] = "the test did not report a result"

@@ -3,6 +3,9 @@
 Layers, each useful on its own:
 * descriptors: everything inherited from the judge is closed except stdout, stderr and the
   host's own request pipe, so no student process holds the judge's results channel;
+* private /dev/shm and /tmp (Linux, as root): a mount namespace of the host's own with a fresh
+  tmpfs on each, so no other grading's semaphores or files are visible and none of the host's
+  outlive it (`private_tmp`);
 * an unprivileged user: a host started by a root grader becomes `nobody` (when that user can
   read the code it must run), so it cannot touch root's files or signal root's processes;
 * Landlock (Linux): writes only beneath the test's sandbox directory and /dev/shm, no TCP, no
@@ -19,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox import landlock
+from grader.sandbox import landlock, private_tmp
 
 FILE_SIZE_LIMIT = 64 * 1024 * 1024  # bytes per file a student process may write
 SANDBOX_USER = "nobody"
@@ -44,6 +47,7 @@ class Confinement:
     closed_descriptors: int = 0
     user: str | None = None
     landlock_abi: int = 0
+    private_dirs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -104,6 +108,22 @@ def _drop_privileges(settings: SandboxSettings, report: Confinement) -> None:
     report.user = settings.user
 
 
+def _make_temporary_dirs_private(settings: SandboxSettings, report: Confinement) -> None:
+    """Before dropping privileges (mounting needs them) and before Landlock (which forbids it)."""
+    if not sys.platform.startswith("linux"):
+        return
+    if os.geteuid() != 0:
+        report.notes.append("shared /dev/shm and /tmp: a private mount needs a root grader")
+        return
+    keep = [settings.sandbox_dir, settings.target_dir, *settings.readable, *sys.path,
+            sys.prefix, sys.base_prefix, sys.exec_prefix]
+    try:
+        keep.append(os.getcwd())
+        report.private_dirs = private_tmp.isolate(keep)
+    except OSError as error:
+        report.notes.append(f"shared /dev/shm and /tmp: {error}")
+
+
 def _reset_inherited_multiprocessing_state() -> None:
     """A forked host must not talk to helper processes of the judge's (their pipes are closed)."""
     try:
@@ -137,6 +157,7 @@ def confine_host(settings: SandboxSettings, keep_fds: set[int]) -> Confinement:
 
         resource.setrlimit(resource.RLIMIT_FSIZE, (settings.file_size_limit, settings.file_size_limit))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
+    _make_temporary_dirs_private(settings, report)
     _drop_privileges(settings, report)
     scratch = os.path.join(settings.sandbox_dir, "tmp")  # made by whoever the host now is
     os.makedirs(scratch, exist_ok=True)

@@ -154,6 +154,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     host = Host(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
+                                               "private": confinement.private_dirs,
                                                "notes": confinement.notes}}))
     while True:
         try:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +59,19 @@ def run_batch(args: list[str], cwd: Path, timeout: float = 240) -> tuple[int, fl
 def read_csv(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def processes_named(tag: str) -> dict[str, int]:
+    """Kind -> pid of the live processes called "<tag>-<kind>" (Linux)."""
+    found = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:
+            continue
+        if name.startswith(f"{tag}-"):
+            found[name.split("-", 1)[1]] = int(comm.parent.name)
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -118,15 +133,25 @@ KILLS_ITS_GRADER = """\
     """
 
 HANGS = """\
+    import ctypes
     import os
     import time
     from multiprocessing import Process
 
     PIDS = {pids!r}
+    TAG = {tag!r}
 
 
     def _record(kind):
-        open(os.path.join(PIDS, f"{{kind}}-{{os.getpid()}}"), "w").close()
+        # Named for the self-check, which cannot see this host's own /dev/shm where it has one.
+        try:
+            ctypes.CDLL(None).prctl(15, f"{{TAG}}-{{kind}}".encode(), 0, 0, 0)  # PR_SET_NAME
+        except AttributeError:  # no prctl: not Linux, whose /dev/shm is shared anyway
+            pass
+        try:
+            open(os.path.join(PIDS, f"{{kind}}-{{os.getpid()}}"), "w").close()
+        except OSError:  # out of this host's sight: its /dev/shm is its own
+            pass
 
 
     def _forever(kind):
@@ -214,23 +239,32 @@ def test_a_hung_submission_is_killed_with_everything_it_started(
     shm = Path("/dev/shm")
     pids = Path(tempfile.mkdtemp(prefix="batch-pids-", dir=shm if shm.is_dir() else tmp_path))
     pids.chmod(0o777)
-    hung = checkout(pristine, tmp_path / "hung", adder=HANGS.format(pids=str(pids)))
+    tag = f"h{os.getpid() % 100000}"  # the processes' names: "<tag>-suite", "<tag>-child", ...
+    hung = checkout(pristine, tmp_path / "hung", adder=HANGS.format(pids=str(pids), tag=tag))
     solved = checkout(pristine, tmp_path / "after", adder=SOLVED_ADDER, shared_total=SOLVED_TOTAL)
     out = tmp_path / "results"
     budget = 15.0  # shorter than the exercise's own 20 s: the batch, not the grader, stops it
 
-    code, seconds, output = run_batch(
+    named: dict[str, int] = {}
+    result: list[tuple[int, float, str]] = []
+    batch_run = threading.Thread(target=lambda: result.append(run_batch(
         [str(hung), str(solved), "--out", str(out), "--tests-from", str(pristine),
          "--budget", str(budget)],
         cwd=tmp_path,
-    )  # fmt: skip
+    )))  # fmt: skip
+    batch_run.start()
+    while batch_run.is_alive():  # the hung processes live until the budget ends: seen here
+        named.update(processes_named(tag))
+        time.sleep(0.1)
+    batch_run.join()
+    code, seconds, output = result[0]
     assert code == 0, output
     rows = read_csv(out / batch.CSV_NAME)
     assert (rows["hung"]["status"], rows["hung"]["total"]) == ("timeout", "0")
     assert (rows["after"]["status"], rows["after"]["total"]) == ("graded", "10"), output
     assert seconds < 2 * budget + 30, "the hung student held up the batch"
 
-    started = {p.name.split("-")[0]: int(p.name.split("-")[1]) for p in pids.iterdir()}
+    started = {p.name.split("-")[0]: int(p.name.split("-")[1]) for p in pids.iterdir()} | named
     assert {"suite", "child", "daemon"} <= started.keys(), started
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(alive(pid) for pid in started.values()):
@@ -392,3 +426,98 @@ def test_batch_over_the_real_exercise_set(tmp_path: Path) -> None:
         assert float(rows[name][buggy.name]) < buggy.points, rows[name]
         assert all(float(rows[name][e.name]) == e.points for e in exercises if e != buggy)
     print(f"batch over {len(rows)} real checkouts took {seconds:.1f} s")
+
+
+@pytest.mark.parametrize("private", [True, False], ids=["private mounts", "shared /dev/shm"])
+def test_jobs_above_one_warn_where_gradings_would_share_dev_shm(
+    private: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grader.sandbox import private_tmp
+
+    monkeypatch.setattr(private_tmp, "supported", lambda: private)
+    (tmp_path / "not-a-checkout").mkdir()
+    for jobs in (1, 2):
+        args = [str(tmp_path / "not-a-checkout"), "--out", str(tmp_path / f"o{jobs}"), "--jobs", str(jobs)]
+        assert batch.main(args) == 0
+        warned = "warning: --jobs 2 grades students at once in a shared /dev/shm" in capsys.readouterr().err
+        assert warned == (jobs == 2 and not private)
+
+
+def test_a_hostile_message_reaches_no_log_csv_or_json_raw(pristine: Path, tmp_path: Path) -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[32m10/10 passed\x1b[0m\r"
+    student = checkout(pristine, tmp_path / "student", adder=f"""\
+        def add(a, b):
+            raise ValueError({hostile!r})
+        """)
+    out = tmp_path / "results"
+    code, _, output = run_batch([str(student), "--out", str(out), "--tests-from", str(pristine)], cwd=tmp_path)
+    assert code == 0, output
+    raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    written = [out / batch.CSV_NAME, out / "student.json", out / "logs" / "student.log"]
+    for path in written:
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        assert not raw.search(text), f"a raw control character in {path.name}"
+    assert "\\x1b[2J" in (out / "student.json").read_text(encoding="utf-8")
+
+
+HUNTS_SEMAPHORES = """
+
+import _multiprocessing as _mp
+import os as _os
+import threading as _threading
+import time as _time
+
+
+def _hunt():
+    # Open every named semaphore in /dev/shm and take it for good: another grading's locks too,
+    # wherever /dev/shm is shared.
+    seen, taken = set(), []
+    while True:
+        try:
+            names = _os.listdir("/dev/shm")
+        except OSError:
+            names = []
+        for name in names:
+            if name.startswith("sem.mp-") and name not in seen:
+                seen.add(name)
+                try:
+                    semaphore = _mp.SemLock._rebuild(0, 1, 1, "/" + name[4:])
+                except OSError:
+                    continue
+                if semaphore.acquire(False):
+                    taken.append(semaphore)
+        _time.sleep(0.002)
+
+
+_threading.Thread(target=_hunt, daemon=True).start()
+
+
+def run(*args, **kwargs):  # keeps its host, and the hunt, alive for the whole grading
+    _time.sleep(1000)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.skipif(not real_repo_complete(), reason="needs this repository's exercise set")
+def test_a_submission_that_takes_every_semaphore_costs_its_neighbour_nothing(tmp_path: Path) -> None:
+    from grader.sandbox import private_tmp
+
+    if not private_tmp.supported():
+        pytest.skip("without private /dev/shm, --jobs 2 warns that gradings share it")
+    release = build_release(REPO_ROOT, tmp_path / "release").root
+    honest, hostile = tmp_path / "honest", tmp_path / "hostile"
+    for where in (honest, hostile):
+        shutil.copytree(release, where)
+    shutil.copy2(REPO_ROOT / "solutions" / "locked_increment.py", honest / "exercises")
+    stub = hostile / "exercises" / "locked_increment.py"
+    stub.write_text(stub.read_text(encoding="utf-8") + HUNTS_SEMAPHORES, encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, output = run_batch([str(hostile), str(honest), "--out", str(out), "--tests-from", str(REPO_ROOT),
+                                 "--exercise", "locked_increment", "--jobs", "2"], cwd=tmp_path, timeout=800)
+    assert code == 0, output
+    rows = read_csv(out / batch.CSV_NAME)
+    assert set(rows) == {"honest", "hostile"}
+    assert rows["honest"]["locked_increment"] == "25", json.dumps(
+        json.loads((out / "honest.json").read_text(encoding="utf-8"))["exercises"][0]["tests"], indent=1)[:3000]
+    assert float(rows["hostile"]["locked_increment"]) == 0

@@ -63,6 +63,13 @@ def grade_submission(root: Path, files: dict[str, Path]) -> dict:
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, root / "submission" / name)
     (root / "submission").mkdir(exist_ok=True)
+    return run_autograder(root)
+
+
+def run_autograder(root: Path) -> dict:
+    """run_autograder copied to <root> as Gradescope does and run on <root>/submission as it is;
+    the results.json it must always write, checked against the schema."""
+    (root / "results" / "results.json").unlink(missing_ok=True)
     shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
     done = subprocess.run([str(root / "run_autograder")], cwd=root, env=script_env(root),
                           capture_output=True, text=True, timeout=300, check=False)
@@ -70,6 +77,71 @@ def grade_submission(root: Path, files: dict[str, Path]) -> dict:
     data = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     jsonschema.validate(data, SCHEMA)
     return data
+
+
+def upload(root: Path, graded_source: Path) -> Path:
+    """A fresh <root>/submission holding the solutions (full marks when graded as they are)."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.copytree(graded_source / "solutions", root / "submission")
+    return root / "submission"
+
+
+@pytest.mark.parametrize("kind", ["link to a judge's file", "link to /proc/self/mem", "linked folder",
+                                  "named pipe", "folder", "too large"])
+def test_an_upload_that_is_not_a_regular_file_gets_a_results_file_with_0_points(
+        kind: str, autograder_root: Path, graded_source: Path, tmp_path: Path) -> None:
+    submission = upload(autograder_root, graded_source)
+    counter = submission / "counter.py"
+    counter.unlink()
+    if kind == "link to a judge's file":
+        counter.symlink_to(autograder_root / "source" / "tests" / "test_counter.py")
+    elif kind == "link to /proc/self/mem":
+        counter.symlink_to("/proc/self/mem")
+    elif kind == "linked folder":
+        (tmp_path / "elsewhere").mkdir()
+        shutil.copy2(graded_source / "solutions" / "counter.py", tmp_path / "elsewhere")
+        (submission / "exercises").symlink_to(tmp_path / "elsewhere")
+    elif kind == "named pipe":
+        os.mkfifo(counter)
+    elif kind == "folder":
+        counter.mkdir()
+    else:
+        counter.write_text("# padding\n" * 200_000)
+    data = run_autograder(autograder_root)
+    assert data["score"] == 0 and data["tests"] == [], data
+    assert data["output"].startswith("This upload cannot be graded: "), data["output"]
+    expected = {"named pipe": "not a regular file", "folder": "not a regular file",
+                "too large": "larger than"}.get(kind, "is a symbolic link")
+    assert expected in data["output"], data["output"]
+
+
+def test_the_same_upload_made_regular_again_gets_full_marks(
+        autograder_root: Path, graded_source: Path) -> None:
+    upload(autograder_root, graded_source)  # the correct counterpart of the cases above
+    assert run_autograder(autograder_root)["score"] == 21
+
+
+def test_an_internal_error_still_writes_a_results_file(tmp_path: Path) -> None:
+    from grader import autograder
+
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)  # no info.toml: the grader itself cannot go on
+    (root / "submission").mkdir()
+    assert autograder.run(root) == 0
+    data = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["score"] == 0 and "not your code's fault" in data["output"]
+    assert "info.toml" in data["output"]
+
+
+def test_a_grader_that_cannot_start_still_leaves_a_results_file(autograder_zip: Path,
+                                                                tmp_path: Path) -> None:
+    root = tmp_path / "autograder"  # unpacked, but setup.sh never ran: no venv, no Python
+    (root / "source").mkdir(parents=True)
+    unpack(autograder_zip, root / "source")
+    (root / "submission").mkdir()
+    data = run_autograder(root)
+    assert data["score"] == 0 and "could not start" in data["output"]
 
 
 @pytest.fixture(scope="session")

@@ -158,6 +158,30 @@ def test_a_host_that_hangs_is_stopped_with_the_line_it_was_at(tmp_path: Path) ->
         host.close()
 
 
+def host_shm(host: StudentHost) -> str:
+    """The /dev/shm the host sees: its private one (through /proc) where it has one."""
+    if "/dev/shm" in host.client.confinement.get("private", []):
+        return f"/proc/{host.client.process.pid}/root/dev/shm"
+    return "/dev/shm"
+
+
+def mount_namespace(pid: int) -> int:
+    return os.stat(f"/proc/{pid}/ns/mnt").st_ino
+
+
+def processes_in_namespace(namespace: int) -> list[int]:
+    """Live processes in a mount namespace: none left means its private tmpfs is gone."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}/ns/mnt").st_ino == namespace:
+                    found.append(int(name))
+            except OSError:
+                pass
+    return found
+
+
 @pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="named semaphores live in /dev/shm here")
 def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> None:
     from grader.judge.remote import RemoteHarness
@@ -171,15 +195,19 @@ def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> N
     host.client.call_timeout = 2
     try:
         mod = host.module("student")
+        shm = host_shm(host)
+        namespace = mount_namespace(host.client.process.pid)
         harness = RemoteHarness(host, "spawn", {})  # spawn: named, tracked semaphores
         names = [harness.Lock(name)._lock._semlock.name for name in ("a", "b")]
         assert all(isinstance(name, str) and name for name in names)
-        assert all(os.path.exists(f"/dev/shm/sem.{name.lstrip('/')}") for name in names)
+        assert all(os.path.exists(f"{shm}/sem.{name.lstrip('/')}") for name in names)
         with pytest.raises(StudentFailure):
             mod.hang()  # stopped at the judge's deadline: the host's whole tree is killed
     finally:
         host.close()
     assert not [n for n in names if os.path.exists(f"/dev/shm/sem.{n.lstrip('/')}")]
+    if shm != "/dev/shm":  # its private /dev/shm ended with the last process that could see it
+        assert processes_in_namespace(namespace) == []
 
 
 @pytest.mark.parametrize("swap", [
