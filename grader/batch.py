@@ -309,7 +309,7 @@ def grade_student(name: str, checkout: Path, plan: Plan, stop: threading.Event) 
         withheld = _grade_checkout(outcome, checkout, plan, results, log, stop)
     except Exception as error:  # noqa: BLE001 - one checkout's trouble is its own row
         outcome.status = ERROR
-        outcome.detail = f"could not be graded: {type(error).__name__}: {error}"
+        outcome.detail = inert_text(f"could not be graded: {type(error).__name__}: {error}")
     if outcome.status != GRADED:
         outcome.points = {e.name: 0.0 for e in plan.exercises}
     outcome.total = round(sum(outcome.points.values()), 2)
@@ -468,7 +468,7 @@ def grade_class(
             path = Path(checkouts[index]).absolute()
         except OSError as error:
             path = Path(checkouts[index])
-            outcome = Outcome(names[index], path, ERROR, detail=f"could not be graded: {error}",
+            outcome = Outcome(names[index], path, ERROR, detail=inert_text(f"could not be graded: {error}"),
                               points={e.name: 0.0 for e in plan.exercises})
         else:
             outcome = grade_student(names[index], path, plan, stop)

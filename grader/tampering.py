@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from grader.inert import inert_text
 from grader.metadata import Exercise
 from grader.results import ERROR, ExerciseResult, TestResult
 
@@ -42,9 +43,9 @@ INSTRUCTOR = "In your instructor's grading this costs the exercise its points."
 def tampered_result(exercise: Exercise, files: Sequence[str],
                     cost: str = WORKFLOW) -> ExerciseResult:
     """The exercise, not graded: 0 points and a message naming the files."""
-    names = ", ".join(files)
+    names = inert_text(", ".join(files))  # file names are the submission's: shown, never obeyed
     message = (f"Not graded: files that decide this exercise's grade differ from the release: "
-               f"{names}. {cost} " + restore_advice(files))
+               f"{names}. {cost} " + inert_text(restore_advice(files)))
     test = TestResult(name="integrity", status=ERROR, score=0.0,
                       max_score=float(exercise.points), message=message, concept="tampering")
     return ExerciseResult(name=exercise.name, title=exercise.title, status=ERROR, score=0.0,

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from grader.inert import inert_text
+from grader.integrity import MANIFEST_NAME, write_manifest
 from grader.metadata import Exercise
 from grader.runner import SuiteRun
 from grader.scoring import score_exercise
@@ -47,6 +48,7 @@ def add(a, b):
 
 def test_a_hostile_exception_message_reaches_no_output_raw(own_repo: Path, grade, tmp_path: Path) -> None:
     (own_repo / "exercises" / "counter.py").write_text(COUNTER, encoding="utf-8")
+    write_manifest(own_repo, own_repo / MANIFEST_NAME)  # as released: on GitHub none is tampering
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     run = grade(own_repo, "--exercise", "counter", "--json", str(tmp_path / "r.json"),
                 "--gradescope", str(tmp_path / "g.json"), "--classroom", "--color", "never",
