@@ -415,7 +415,7 @@ def test_ctrl_c_in_a_terminal_leaves_no_process_behind(student_template: Path) -
 
     try:
         read_until(b"Grading shared_value (starting)")
-        suite = f"--target {student_template / 'exercises'}"
+        suite = f"--target={student_template / 'exercises'}"
         while not processes_mentioning(suite) and b"points" not in seen:
             read_until(b"points", wait=0.05)  # until the suite runs (pytest-timeout backstops)
         assert b"points" not in seen, "the grading ended before the test saw it run"
