@@ -153,6 +153,7 @@ def test_run_deposits_ends_at_175_every_time(make_harness, mod, start_method: st
         make_harness, mod, lambda m: m.run_deposits(100, [50, 25]), 175,
         "run_deposits(100, [50, 25]) (the lesson's $100 + $50 + $25)",
         start_method=start_method, runs=runs, processes=2, unit="dollars", noun="balances", site=site_of(mod.deposit),
+        run_site=site_of(mod.run_deposits),
     )
 
 
@@ -175,7 +176,7 @@ def test_run_deposits_starts_every_process_before_joining_any(make_harness, mod)
     harness.substitute(mod)
     mod.run_deposits(10, [1, 2, 3, 4])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False)
+    harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False, site=site_of(mod.run_deposits))
 
 
 @pytest.mark.rule("B10")
@@ -186,7 +187,8 @@ def test_run_deposits_property_returns_start_plus_sum(make_harness, mod, start: 
         harness.substitute(mod)
         final = mod.run_deposits(start, amounts)
         harness.check(only=DEADLOCKS)
-        harness.require_processes(len(amounts), f"run_deposits({start}, {amounts})", work=bool(amounts))
+        harness.require_processes(len(amounts), f"run_deposits({start}, {amounts})", work=bool(amounts),
+                                  site=site_of(mod.run_deposits))
     require(final == start + sum(amounts),
             f"run_deposits({start}, {amounts}) returned {final}, expected {start + sum(amounts)}.",
             site=site_of(mod.run_deposits))

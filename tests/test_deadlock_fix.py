@@ -95,7 +95,7 @@ def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_metho
     repeat_counting(
         make_harness, mod, lambda m: sum(m.run_tally(3, BATCHES)), sum(expected),
         f"run_tally(3, {BATCHES})", start_method=start_method, runs=runs, processes=len(BATCHES), unit="votes",
-        site=site_of(mod.tally),
+        site=site_of(mod.tally), run_site=site_of(mod.run_tally),
     )
 
 
@@ -105,7 +105,7 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
     harness.substitute(mod)
     mod.run_tally(2, [[0], [1], [0, 1]])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])", work=False)
+    harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])", work=False, site=site_of(mod.run_tally))
 
 
 @HYPOTHESIS
@@ -120,7 +120,8 @@ def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, 
         counts = mod.run_tally(n_candidates, batches)
         harness.check(only=DEADLOCKS)
         harness.require_processes(len(batches), f"run_tally({n_candidates}, {batches})",
-                                  work=any(0 <= b < n_candidates for batch in batches for b in batch))
+                                  work=any(0 <= b < n_candidates for batch in batches for b in batch),
+                                  site=site_of(mod.run_tally))
     expected = valid_counts(n_candidates, batches)
     require(counts == expected, f"run_tally({n_candidates}, {batches}) returned {counts}, expected {expected}.",
             site=site_of(mod.run_tally))

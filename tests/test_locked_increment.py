@@ -81,6 +81,7 @@ def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: st
         runs=runs,
         processes=10,
         site=site_of(mod.increment),
+        run_site=site_of(mod.run),
     )
 
 
@@ -90,7 +91,7 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness.substitute(mod)
     mod.run(4, 3)
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN))
-    harness.require_processes(4, "run(4, 3)", work=False)
+    harness.require_processes(4, "run(4, 3)", work=False, site=site_of(mod.run))
 
 
 @pytest.mark.rule("L6")
@@ -99,7 +100,7 @@ def test_run_counts_from_start(make_harness, mod) -> None:
     harness.substitute(mod)
     total = mod.run(3, 4, start=50)
     harness.check(only=DEADLOCKS)
-    harness.require_processes(3, "run(3, 4, start=50)")
+    harness.require_processes(3, "run(3, 4, start=50)", site=site_of(mod.run))
     require(
         total == 62,
         f"run(3, 4, start=50) returned {total}, expected 62: the counter must start at `start`.",
@@ -115,7 +116,8 @@ def test_run_property_total_is_start_plus_n_times_times(make_harness, mod, n: in
         harness.substitute(mod)
         total = mod.run(n, times, start)
         harness.check(only=DEADLOCKS)
-        harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0)
+        harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0,
+                                  site=site_of(mod.run))
     require(
         total == start + n * times,
         f"run({n}, {times}, start={start}) returned {total}, expected {start + n * times}.",

@@ -88,9 +88,10 @@ class Factories:
         return GuardedArray(raw, self.config, name) if own is None else SynchronizedArray(raw, self.config, name, own)
 
     def _made(self, what: str, noun: str) -> str:
+        name = _creation_name(self.config, noun)
         self.made += 1
-        emit(self.config, "made", what=what)
-        return _creation_name(self.config, noun)
+        emit(self.config, "made", what=what, name=name)
+        return name
 
     def _own_lock(self, lock: Any, name: str) -> Any:
         if lock is False:

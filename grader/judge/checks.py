@@ -131,9 +131,11 @@ def repeat_counting(
     unit: str = "updates",
     noun: str = "counts",
     site: Site | None = None,
+    run_site: Site | None = None,
 ) -> None:
     """Run `call(module)` `runs` times with instruments substituted in; all must be exact, and
-    each must be done by `processes` child processes running at the same time.
+    each must be done by `processes` child processes running at the same time (`run_site`, the
+    called function's definition, is named when the journal shows no line of its own).
 
     Race amplification makes an unprotected update lose counts in nearly every run; a deadlock
     or crash is raised by the harness as it happens, with its own diagnosis.
@@ -143,7 +145,7 @@ def repeat_counting(
         with make_harness(start_method=start_method) as harness:
             harness.substitute(module)
             finals.append(call(module))
-            harness.require_processes(processes, what)
+            harness.require_processes(processes, what, site=run_site)
     summary = summarize_counts(expected, finals, unit, noun)
     if summary is not None:
         raise StudentFailure(

@@ -334,11 +334,12 @@ class RemoteHarness:
         return (run_findings(events, require_concurrency=self.require_concurrency,
                              require_join=self.require_join) + atomicity_findings(events) + late)
 
-    def require_processes(self, expected: int, what: str, *, work: bool = True) -> None:
+    def require_processes(self, expected: int, what: str, *, work: bool = True, site: Site | None = None) -> None:
         """Fail unless the journal shows `expected` child processes that ran at the same time
-        and (if `work`) changed the shared data, with the parent not doing it for them."""
+        and (if `work`) changed the shared data, with the parent not doing it for them. `site`,
+        the judged function's definition, is the line named when the journal shows none."""
         events, late = self._settled_events()
-        finding = most_telling(late + concurrency_findings(events, expected, what, work=work))
+        finding = most_telling(late + concurrency_findings(events, expected, what, work=work, site=site))
         if finding is not None:
             raise finding.failure()
 
