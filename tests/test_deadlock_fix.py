@@ -28,6 +28,7 @@ from grader.judge.checks import (
     site_of,
     start_method_plan,
 )
+from grader.judge.domains import TRANSFER
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
@@ -132,8 +133,9 @@ def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harne
     harness = make_harness()
     balances = harness.RawArray("i", [100, 100], name="balances")
     locks = [harness.Lock("locks[0]"), harness.Lock("locks[1]")]
-    # The same account twice, amounts not above 0, and accounts that do not exist.
-    for src, dst, amount in ((0, 0, 10), (1, 1, 10), (0, 1, 0), (1, 0, -5), (0, 2, 10), (-1, 0, 10), (1, -2, 5)):
+    # The same account twice, amounts not above 0 (-0.0 too), and accounts that do not exist
+    # (-1 is the last one to Python's indexing): grader/judge/domains.py.
+    for src, dst, amount in TRANSFER.refused:
         require_value_error(lambda s=src, d=dst, a=amount: mod.transfer(balances, locks, s, d, a),
                             f"transfer(balances, locks, {src}, {dst}, {amount})", site=site_of(mod.transfer))
     require(list(balances._raw) == [100, 100], f"Refused transfers changed the balances to {list(balances._raw)}.",

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
+from grader.judge.domains import VALUES
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
 # student reads: leave it out.
@@ -120,4 +121,5 @@ def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> 
 
 @pytest.mark.rule("W7")
 def test_run_many_refuses_an_empty_list(mod) -> None:
-    require_value_error(lambda: mod.run_many([]), "run_many([])", site=site_of(mod.run_many))
+    for values in VALUES.refused:
+        require_value_error(lambda v=values: mod.run_many(v), f"run_many({values!r})", site=site_of(mod.run_many))

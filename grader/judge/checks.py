@@ -102,6 +102,19 @@ def require_value_error(call: Callable[[], object], description: str, *, site: S
     )
 
 
+def require_accepted(call: Callable[[], object], description: str, *, site: Site | None = None) -> object:
+    """`call()` must not raise ValueError: input inside the rule's domain is accepted."""
+    try:
+        return call()
+    except ValueError as error:
+        raise StudentFailure(
+            f"{description} raised ValueError ({error}), but it is allowed: the rule refuses only what "
+            "it names. Check the boundaries of your test of the input.",
+            site=site,
+            concept=VALIDATION,
+        ) from None
+
+
 def summarize_counts(expected: int, finals: list[int], unit: str = "updates", noun: str = "counts") -> str | None:
     """'lost 13 of 100 updates in 7 of 10 runs (final counts 87, 92, ...)', or None if all exact."""
     wrong = [final for final in finals if final != expected]
