@@ -23,7 +23,7 @@ from grader.metadata import load_exercises
 from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_suite, run_variant
 
 EXERCISES = load_exercises()
-GAPS = ("promise", "vacuous", "atomicity", "property", "construction")
+GAPS = ("promise", "vacuous", "atomicity", "property", "construction", "timing")
 OTHER_START_METHODS = [method for method in multiprocessing.get_all_start_methods()
                        if method != multiprocessing.get_context().get_start_method()]
 SUITES = [exercise.test_file for exercise in EXERCISES]

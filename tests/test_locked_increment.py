@@ -13,6 +13,7 @@ from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    SLOW_CHILD,
     property_settings,
     repeat_counting,
     require,
@@ -92,6 +93,19 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     mod.run(4, 3)
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN))
     harness.require_processes(4, "run(4, 3)", work=False, site=site_of(mod.run))
+
+
+@pytest.mark.rule("L5")
+def test_run_waits_for_every_process_however_long_it_takes(make_harness, mod) -> None:
+    # Each child is held back before and after its work for longer than any timeout: only a
+    # join() without one is sure to see every increment.
+    harness = make_harness(child_delays=SLOW_CHILD)
+    harness.substitute(mod)
+    total = mod.run(2, 3)
+    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.require_processes(2, "run(2, 3)", site=site_of(mod.run))
+    require(total == 6, f"run(2, 3) returned {total} when its processes took {sum(SLOW_CHILD):g} s each. Wait "
+            "for every process with join() before reading the result.", site=site_of(mod.run), concept=MISSING_JOIN)
 
 
 @pytest.mark.rule("L6")

@@ -10,7 +10,14 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.judge.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
+from grader.judge.checks import (
+    DEADLOCKS,
+    SLOW_CHILD,
+    property_settings,
+    require,
+    require_value_error,
+    site_of,
+)
 from grader.judge.domains import VALUES
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
@@ -60,6 +67,19 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
         "create the number with RawValue in the parent and pass it to the process.",
         site=site_of(mod.run), concept="shared value",
     )
+
+
+@pytest.mark.rule("W4")
+def test_run_waits_for_the_process_however_long_it_takes(make_harness, mod) -> None:
+    # The child is held back before and after its work for longer than any timeout: only a
+    # join() without one is sure to see its write.
+    harness = make_harness(check_locks=False, use_gate=False, child_delays=SLOW_CHILD)
+    harness.substitute(mod)
+    result = mod.run(5, 42)
+    harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(1, "run(5, 42)", site=site_of(mod.run))
+    require(result == 42, f"run(5, 42) returned {result} when its process took {sum(SLOW_CHILD):g} s. Wait "
+            "for the process with join() before reading the result.", site=site_of(mod.run), concept=MISSING_JOIN)
 
 
 @pytest.mark.rule("W1", "W2")

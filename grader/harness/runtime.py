@@ -58,6 +58,9 @@ class RunConfig:
     hard_deadline: float = 0.0  # time.time() after which a child ends itself, whatever it does
     substitute_modules: tuple[str, ...] = ()
     private_fds: tuple[int, ...] = ()  # the host's channel to the judge: closed in every child
+    # Seconds each child waits before its work and after it, before it ends: longer than any
+    # timeout a program could rely on, so that only a real wait (join) sees the work done.
+    child_delays: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass

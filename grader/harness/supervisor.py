@@ -88,8 +88,13 @@ class _SupervisedMixin:
             self._harness_gate.wait(config.gate_timeout)
         emit(config, "run", name=self.name)  # type: ignore[attr-defined]
         code = 0
+        before, after = config.child_delays
         try:
+            if before:
+                time.sleep(before)
             super().run()  # type: ignore[misc]
+            if after:
+                time.sleep(after)
         except SystemExit as stop:
             code = stop.code if isinstance(stop.code, int) else 1
         except HarnessStop:

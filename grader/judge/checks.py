@@ -35,6 +35,9 @@ VALIDATION = "validation"
 DEFAULT_RUNS = 10
 # ...and this often under each other start method the platform has.
 OTHER_METHOD_RUNS = 1
+# Seconds a child is held back before its work and after it, in the one test per `run` that
+# proves it waits: longer than any timeout or sleep a program could rely on instead of join().
+SLOW_CHILD = (1.0, 1.0)
 # pytest-timeout limit for a counting test: 10 runs may each take a few seconds under spawn
 # on a slow machine. Only a backstop: every run has the harness's own, much shorter deadline.
 COUNTING_TIMEOUT = 300
