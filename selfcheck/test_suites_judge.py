@@ -130,6 +130,7 @@ def test_gap_variant_gets_its_verdict_under_every_start_method(
     assert_verdict(variant, gap_runs[(start_method, variant.id)])
 
 
+STRUCTURAL = ("no concurrency", "shared value", "missing join")
 # What a failure may say only of what the judge saw the student's code do.
 CLAIMS = ("does not count", "somewhere else", "in the parent process after", "made 0", "was never joined",
           "lost up to", "Lost update risk", "never ran at the same time", "started 0", "not finished")
@@ -161,6 +162,9 @@ def assert_verdict(variant: Variant, run: SuiteRun) -> None:
         assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
         assert run.diagnoses(str(variant.concept)), run.summary()
         assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"
+        # Structural failures (no process, no shared value, no wait) name a line of the student's file.
+        unplaced = [r["test"] for r in run.failed if r.get("concept") in STRUCTURAL and not (r.get("file") and r.get("line"))]
+        assert not unplaced, f"failures that name no line: {unplaced}\n{run.summary()}"
         # Every concurrency failure shows how it happened (or says why the journal cannot), and
         # a concurrency bug's run yields at least one timeline drawn from its own journal.
         assert not run.witness_problems(), run.witness_problems()
