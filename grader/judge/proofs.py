@@ -33,7 +33,7 @@ def concurrency_findings(events: list[Event], expected: int, what: str, *, work:
     parent's own writes in the journal. `site` (the function's definition) is named when the
     journal has no line of its own to show."""
     children = children_of(events)
-    if not children:
+    if not children and expected:
         return [_no_process_seen(events, expected, what, site)]
     if len(children) != expected:
         return [Finding(

@@ -117,3 +117,7 @@ def test_unseen_shared_data_is_said_so_and_watched_data_untouched_is_named() -> 
     (untouched,) = concurrency_findings(sorted(made, key=lambda e: e["t"]), 2, "run(2, 5)", site=RUN_SITE)
     assert "changed the shared data the grader watched (`counter`)" in untouched.message
     assert untouched.site is not None
+
+
+def test_no_process_is_right_when_none_is_expected() -> None:
+    assert concurrency_findings(journal(0), 0, "run_deposits(0, [])", work=False, site=RUN_SITE) == []
