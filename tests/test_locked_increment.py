@@ -97,15 +97,14 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
 
 @pytest.mark.rule("L5")
 def test_run_waits_for_every_process_however_long_it_takes(make_harness, mod) -> None:
-    # Each child is held back before and after its work for longer than any timeout: only a
-    # join() without one is sure to see every increment.
+    # Each child is held back before and after its work for longer than any timeout: a read of
+    # the counter before every process has ended, or a join(timeout) that gave up, is in the
+    # journal in every run. (The total is left to the counting tests: a lost update is theirs.)
     harness = make_harness(child_delays=SLOW_CHILD)
     harness.substitute(mod)
-    total = mod.run(2, 3)
+    mod.run(2, 3)
     harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
     harness.require_processes(2, "run(2, 3)", site=site_of(mod.run))
-    require(total == 6, f"run(2, 3) returned {total} when its processes took {sum(SLOW_CHILD):g} s each. Wait "
-            "for every process with join() before reading the result.", site=site_of(mod.run), concept=MISSING_JOIN)
 
 
 @pytest.mark.rule("L6")
