@@ -8,6 +8,7 @@ carry no weight. Tests the run never finished earn nothing.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -174,6 +175,20 @@ def _share_points(exercise: Exercise, tests: list[TestResult]) -> float:
     return penalty
 
 
+def apportion(shares: list[float], total: float, places: int = 2) -> list[float]:
+    """`shares` rounded to `places` decimals so that they add up to `total` (rounded) exactly:
+    each is rounded down, and the units left over go to the largest remainders (earlier tests
+    first on ties). Rounding each on its own gives 12 x 2.08 = 24.96 for 25 points."""
+    unit = 10**places
+    exact = [round(share * unit, 6) for share in shares]
+    floors = [math.floor(value) for value in exact]
+    left = round(total * unit) - sum(floors)
+    order = sorted(range(len(shares)), key=lambda i: (floors[i] - exact[i], i))
+    for index in order[:max(left, 0)]:
+        floors[index] += 1
+    return [value / unit for value in floors]
+
+
 def _exercise_status(tests: list[TestResult]) -> str:
     counted = [t for t in tests if t.counts]
     if not counted:
@@ -188,6 +203,11 @@ def _exercise_status(tests: list[TestResult]) -> str:
 def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message: str,
             duration: float = 0.0, file: str | None = None,
             line: int | None = None, penalty: float = 0.0) -> ExerciseResult:
+    shares = apportion([t.max_score for t in tests], sum(t.max_score for t in tests))
+    for test, share in zip(tests, shares, strict=True):
+        earned = test.score > 0 and test.score >= test.max_score - 1e-9
+        test.max_score = share
+        test.score = share if earned else round_points(test.score)
     if status == PASSED:
         score = float(exercise.points)
     else:
@@ -196,8 +216,6 @@ def _finish(exercise: Exercise, tests: list[TestResult], *, status: str, message
         said = [t.message for t in tests if t.message]  # the suite's own reasons, when it gave some
         message = message or "\n".join(said) or "No test ran: every test was skipped."
     for test in tests:
-        test.score = round_points(test.score)
-        test.max_score = round_points(test.max_score)
         _make_inert(test)
     next_hint = exercise.hints[0] if exercise.hints and status != PASSED else None
     return ExerciseResult(

@@ -128,7 +128,9 @@ class Variant:
     module: str
     name: str
     summary: str
-    expect: str  # "pass" or "fail"
+    # "pass", "fail", or "unseen": correct, but made in a way the judge cannot watch (a subclass
+    # of Process), so its failures may only say that the grader could not see it (issue 18).
+    expect: str
     concept: str | None
     edits: tuple[tuple[str, str], ...]
     solution: Path

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import Site, StudentFailure
+from grader.judge import domains
 from grader.judge import plugin as judge_plugin
 from grader.judge import rules as rules_plugin
 from grader.metadata import load_exercises
@@ -48,6 +49,13 @@ def marked_tests(module: str) -> dict[str, list[str]]:
                     ids.append(argument.value)
         tests[node.name] = ids
     return tests
+
+
+def names_used_by_tests(module: str) -> dict[str, set[str]]:
+    """test name -> every name its body reads (`AMOUNT` in `for a in AMOUNT.refused`)."""
+    tree = ast.parse((REPO / "tests" / f"test_{module}.py").read_text(encoding="utf-8"))
+    return {node.name: {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
 
 
 def suite_module_name(module: str) -> str | None:
@@ -139,3 +147,37 @@ x = 1  # (rule X9) inside code is not a rule
         ("X3", "Otherwise add it to the total."),
         ("X4", "Create it in the parent."),
     ]
+
+
+# A rule that refuses input states a domain; the suite must try its edges (issue 18).
+REFUSING = re.compile(r"ValueError|refuse", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.module)
+def test_every_domain_rule_is_tried_at_its_edges(exercise) -> None:
+    constants = {id(value): name for name, value in vars(domains).items() if isinstance(value, domains.Domain)}
+    used = names_used_by_tests(exercise.module)
+    tests = marked_tests(exercise.module)
+    for rule_id, sentence in CONFTEST.rules(exercise.module).items():
+        if not REFUSING.search(sentence):
+            continue
+        domain = domains.BY_RULE.get(rule_id)
+        assert domain is not None, f"{rule_id} refuses input but grader/judge/domains.py names no domain for it"
+        assert domain.refused, rule_id
+        name = constants[id(domain)]
+        trying = [test for test, ids in tests.items() if rule_id in ids and name in used[test]]
+        assert trying, f"no test of rule {rule_id} tries the edges of {name} ({domain.what})"
+
+
+def test_the_amount_domain_has_the_edges_a_hurried_check_lets_through() -> None:
+    import math
+    from decimal import Decimal
+    from fractions import Fraction
+
+    refused, accepted = domains.AMOUNT.refused, domains.AMOUNT.accepted
+    assert any(type(v) is float and v.is_integer() and v > 0 for v in refused), "a whole-valued float"
+    assert any(type(v) is Decimal for v in refused) and any(type(v) is Fraction for v in refused)
+    assert True in refused and False in refused and any(v is True for v in refused)
+    assert any(type(v) is float and v == 0 and math.copysign(1, v) < 0 for v in refused), "negative zero"
+    assert any(type(v) is int and v > 2**63 for v in accepted), "a huge int is an amount"
+    assert all(type(v) is int and v > 0 for v in accepted)

@@ -23,7 +23,7 @@ from grader.metadata import load_exercises
 from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_suite, run_variant
 
 EXERCISES = load_exercises()
-GAPS = ("promise", "vacuous", "atomicity", "property")
+GAPS = ("promise", "vacuous", "atomicity", "property", "construction", "timing")
 OTHER_START_METHODS = [method for method in multiprocessing.get_all_start_methods()
                        if method != multiprocessing.get_context().get_start_method()]
 SUITES = [exercise.test_file for exercise in EXERCISES]
@@ -75,7 +75,7 @@ def test_every_exercise_has_a_stub_lesson_and_variants() -> None:
     assert set(STUB_LESSONS) == {e.module for e in EXERCISES}
     for exercise in EXERCISES:
         mine = [v for v in VARIANTS if v.module == exercise.module]
-        assert {v.expect for v in mine} == {"pass", "fail"}, exercise.module
+        assert {v.expect for v in mine} - {"unseen"} == {"pass", "fail"}, exercise.module
     for main in ("locked_increment", "bank_account", "deadlock_fix"):
         assert sum(v.module == main and v.expect == "fail" for v in VARIANTS) >= 8, main
 
@@ -130,15 +130,41 @@ def test_gap_variant_gets_its_verdict_under_every_start_method(
     assert_verdict(variant, gap_runs[(start_method, variant.id)])
 
 
+STRUCTURAL = ("no concurrency", "shared value", "missing join")
+# What a failure may say only of what the judge saw the student's code do.
+CLAIMS = ("does not count", "somewhere else", "in the parent process after", "made 0", "was never joined",
+          "lost up to", "Lost update risk", "never ran at the same time", "started 0", "not finished")
+
+
+def assert_never_accused(run: SuiteRun) -> None:
+    """Every failure of a correct program the judge cannot watch says that the grader could not
+    see it, and claims nothing the program did not do."""
+    assert run.results and not run.leaks(), run.summary()
+    for result in run.failed:
+        message = str(result.get("message"))
+        assert not [claim for claim in CLAIMS if claim in message], f"{result['test']} accuses: {message}"
+        assert "could not see" in message or "saw no" in message, f"{result['test']}: {message}"
+
+
+def test_every_module_has_a_correct_variant_the_judge_cannot_watch() -> None:
+    for module in ("shared_value", "locked_increment"):
+        assert any(v.module == module and v.expect == "unseen" for v in VARIANTS), module
+
+
 def assert_verdict(variant: Variant, run: SuiteRun) -> None:
     """A correct variant passes every test; a buggy one fails with its concept, in plain words,
-    with the timeline of how it happened."""
-    if variant.expect == "pass":
+    with the timeline of how it happened; a correct one the judge cannot watch is never accused."""
+    if variant.expect == "unseen":
+        assert_never_accused(run)
+    elif variant.expect == "pass":
         assert run.returncode == 0 and run.results and not run.failed, run.summary()
     else:
         assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
         assert run.diagnoses(str(variant.concept)), run.summary()
         assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"
+        # Structural failures (no process, no shared value, no wait) name a line of the student's file.
+        unplaced = [r["test"] for r in run.failed if r.get("concept") in STRUCTURAL and not (r.get("file") and r.get("line"))]
+        assert not unplaced, f"failures that name no line: {unplaced}\n{run.summary()}"
         # Every concurrency failure shows how it happened (or says why the journal cannot), and
         # a concurrency bug's run yields at least one timeline drawn from its own journal.
         assert not run.witness_problems(), run.witness_problems()

@@ -18,19 +18,19 @@ from grader.judge.checks import (
     property_settings,
     repeat_counting,
     require,
+    require_accepted,
     require_lock_balance,
     require_value_error,
     site_of,
     start_method_plan,
 )
+from grader.judge.domains import AMOUNT
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
 # student reads: leave it out.
 QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "bank_account"
-# True and False are ints to Python (True == 1), but not amounts of money (rules B1, B3).
-BAD_AMOUNTS = (0, -5, 2.5, "10", None, True, False)
 HYPOTHESIS = settings(property_settings(max_examples=10), phases=QUIET_PHASES)
 # Widen the gap between two holds of the lock, so a check made in one hold and acted on in
 # another is overtaken by the other processes in nearly every run.
@@ -64,11 +64,19 @@ def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **
 def test_deposit_refuses_amounts_that_are_not_positive_whole_numbers(make_harness, mod) -> None:
     harness = make_harness()
     balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
-    for amount in BAD_AMOUNTS:
+    # True and False are ints to Python (True == 1), 10.0, Decimal(10) and Fraction(10) equal 10:
+    # none is an amount of money (rules B1, B3). Their edge values: grader/judge/domains.py.
+    for amount in AMOUNT.refused:
         require_value_error(lambda a=amount: mod.deposit(balance, lock, a), f"deposit(balance, lock, {amount!r})",
                             site=site_of(mod.deposit))
     require(balance._raw.value == 100, f"Refused deposits changed the balance to {balance._raw.value}.",
             site=site_of(mod.deposit))
+    for amount in (a for a in AMOUNT.accepted if a < 2**63):  # what a 64-bit balance can hold
+        wide = harness.RawValue("q", 0, name="balance")
+        require_accepted(lambda a=amount, w=wide: mod.deposit(w, lock, a), f"deposit(balance=$0, lock, {amount!r})",
+                         site=site_of(mod.deposit))
+        require(wide._raw.value == amount, f"deposit(balance=$0, lock, {amount!r}) left the balance at "
+                f"{wide._raw.value}.", site=site_of(mod.deposit))
 
 
 @pytest.mark.rule("B2")
@@ -105,9 +113,14 @@ def test_deposit_and_withdraw_release_the_lock_on_every_path(mod) -> None:
 def test_withdraw_refuses_amounts_that_are_not_positive_whole_numbers(make_harness, mod) -> None:
     harness = make_harness()
     balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
-    for amount in BAD_AMOUNTS:
+    for amount in AMOUNT.refused:
         require_value_error(lambda a=amount: mod.withdraw(balance, lock, a), f"withdraw(balance, lock, {amount!r})",
                             site=site_of(mod.withdraw))
+    for amount in AMOUNT.accepted:
+        outcome = require_accepted(lambda a=amount: mod.withdraw(balance, lock, a),
+                                   f"withdraw(balance=${balance._raw.value}, lock, {amount!r})", site=site_of(mod.withdraw))
+        require(outcome == (amount <= 100), f"withdraw(balance, lock, {amount!r}) returned {outcome!r}.",
+                site=site_of(mod.withdraw))
 
 
 @pytest.mark.rule("B4", "B5")
@@ -153,6 +166,7 @@ def test_run_deposits_ends_at_175_every_time(make_harness, mod, start_method: st
         make_harness, mod, lambda m: m.run_deposits(100, [50, 25]), 175,
         "run_deposits(100, [50, 25]) (the lesson's $100 + $50 + $25)",
         start_method=start_method, runs=runs, processes=2, unit="dollars", noun="balances", site=site_of(mod.deposit),
+        run_site=site_of(mod.run_deposits),
     )
 
 
@@ -160,7 +174,7 @@ def test_run_deposits_ends_at_175_every_time(make_harness, mod, start_method: st
 def test_run_deposits_checks_every_amount_before_starting(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
-    for amounts, bad in (([50, -5, 25], -5), ([25, 10, True], True)):
+    for amounts, bad in [([50, bad, 25], bad) for bad in AMOUNT.refused]:
         require_value_error(lambda a=amounts: mod.run_deposits(100, a), f"run_deposits(100, {amounts})",
                             site=site_of(mod.run_deposits))
         require(not harness.children,
@@ -175,7 +189,7 @@ def test_run_deposits_starts_every_process_before_joining_any(make_harness, mod)
     harness.substitute(mod)
     mod.run_deposits(10, [1, 2, 3, 4])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False)
+    harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False, site=site_of(mod.run_deposits))
 
 
 @pytest.mark.rule("B10")
@@ -186,7 +200,8 @@ def test_run_deposits_property_returns_start_plus_sum(make_harness, mod, start: 
         harness.substitute(mod)
         final = mod.run_deposits(start, amounts)
         harness.check(only=DEADLOCKS)
-        harness.require_processes(len(amounts), f"run_deposits({start}, {amounts})", work=bool(amounts))
+        harness.require_processes(len(amounts), f"run_deposits({start}, {amounts})", work=bool(amounts),
+                                  site=site_of(mod.run_deposits))
     require(final == start + sum(amounts),
             f"run_deposits({start}, {amounts}) returned {final}, expected {start + sum(amounts)}.",
             site=site_of(mod.run_deposits))

@@ -28,6 +28,7 @@ from grader.judge.checks import (
     site_of,
     start_method_plan,
 )
+from grader.judge.domains import TRANSFER
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
@@ -95,7 +96,7 @@ def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_metho
     repeat_counting(
         make_harness, mod, lambda m: sum(m.run_tally(3, BATCHES)), sum(expected),
         f"run_tally(3, {BATCHES})", start_method=start_method, runs=runs, processes=len(BATCHES), unit="votes",
-        site=site_of(mod.tally),
+        site=site_of(mod.tally), run_site=site_of(mod.run_tally),
     )
 
 
@@ -105,7 +106,7 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
     harness.substitute(mod)
     mod.run_tally(2, [[0], [1], [0, 1]])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])", work=False)
+    harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])", work=False, site=site_of(mod.run_tally))
 
 
 @HYPOTHESIS
@@ -120,7 +121,8 @@ def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, 
         counts = mod.run_tally(n_candidates, batches)
         harness.check(only=DEADLOCKS)
         harness.require_processes(len(batches), f"run_tally({n_candidates}, {batches})",
-                                  work=any(0 <= b < n_candidates for batch in batches for b in batch))
+                                  work=any(0 <= b < n_candidates for batch in batches for b in batch),
+                                  site=site_of(mod.run_tally))
     expected = valid_counts(n_candidates, batches)
     require(counts == expected, f"run_tally({n_candidates}, {batches}) returned {counts}, expected {expected}.",
             site=site_of(mod.run_tally))
@@ -131,8 +133,9 @@ def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harne
     harness = make_harness()
     balances = harness.RawArray("i", [100, 100], name="balances")
     locks = [harness.Lock("locks[0]"), harness.Lock("locks[1]")]
-    # The same account twice, amounts not above 0, and accounts that do not exist.
-    for src, dst, amount in ((0, 0, 10), (1, 1, 10), (0, 1, 0), (1, 0, -5), (0, 2, 10), (-1, 0, 10), (1, -2, 5)):
+    # The same account twice, amounts not above 0 (-0.0 too), and accounts that do not exist
+    # (-1 is the last one to Python's indexing): grader/judge/domains.py.
+    for src, dst, amount in TRANSFER.refused:
         require_value_error(lambda s=src, d=dst, a=amount: mod.transfer(balances, locks, s, d, a),
                             f"transfer(balances, locks, {src}, {dst}, {amount})", site=site_of(mod.transfer))
     require(list(balances._raw) == [100, 100], f"Refused transfers changed the balances to {list(balances._raw)}.",

@@ -13,6 +13,7 @@ from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    SLOW_CHILD,
     property_settings,
     repeat_counting,
     require,
@@ -81,6 +82,7 @@ def test_run_loses_no_updates_over_many_runs(make_harness, mod, start_method: st
         runs=runs,
         processes=10,
         site=site_of(mod.increment),
+        run_site=site_of(mod.run),
     )
 
 
@@ -90,7 +92,19 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness.substitute(mod)
     mod.run(4, 3)
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN))
-    harness.require_processes(4, "run(4, 3)", work=False)
+    harness.require_processes(4, "run(4, 3)", work=False, site=site_of(mod.run))
+
+
+@pytest.mark.rule("L5")
+def test_run_waits_for_every_process_however_long_it_takes(make_harness, mod) -> None:
+    # Each child is held back before and after its work for longer than any timeout: a read of
+    # the counter before every process has ended, or a join(timeout) that gave up, is in the
+    # journal in every run. (The total is left to the counting tests: a lost update is theirs.)
+    harness = make_harness(child_delays=SLOW_CHILD)
+    harness.substitute(mod)
+    mod.run(2, 3)
+    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.require_processes(2, "run(2, 3)", site=site_of(mod.run))
 
 
 @pytest.mark.rule("L6")
@@ -99,7 +113,7 @@ def test_run_counts_from_start(make_harness, mod) -> None:
     harness.substitute(mod)
     total = mod.run(3, 4, start=50)
     harness.check(only=DEADLOCKS)
-    harness.require_processes(3, "run(3, 4, start=50)")
+    harness.require_processes(3, "run(3, 4, start=50)", site=site_of(mod.run))
     require(
         total == 62,
         f"run(3, 4, start=50) returned {total}, expected 62: the counter must start at `start`.",
@@ -115,7 +129,8 @@ def test_run_property_total_is_start_plus_n_times_times(make_harness, mod, n: in
         harness.substitute(mod)
         total = mod.run(n, times, start)
         harness.check(only=DEADLOCKS)
-        harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0)
+        harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0,
+                                  site=site_of(mod.run))
     require(
         total == start + n * times,
         f"run({n}, {times}, start={start}) returned {total}, expected {start + n * times}.",

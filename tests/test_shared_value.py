@@ -10,12 +10,25 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.judge.checks import DEADLOCKS, property_settings, require, require_value_error, site_of
+from grader.judge.checks import (
+    DEADLOCKS,
+    SLOW_CHILD,
+    property_settings,
+    require,
+    require_value_error,
+    site_of,
+)
+from grader.judge.domains import VALUES
 
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
 # student reads: leave it out.
 QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "shared_value"
+# The judge sees the values made with multiprocessing's own functions; of any other it cannot
+# tell whether it is shared, and says so instead of claiming that none was made.
+UNSEEN_VALUE = ("The grader saw no shared value made by {call} in the parent process. Make the number "
+                "with RawValue(\"i\", start) (or Value) from the multiprocessing module, before starting the "
+                "process, and pass it in args=(...): then it is shared, and the grader can see it.")
 
 
 @pytest.fixture
@@ -47,13 +60,26 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
     harness.substitute(mod)
     result = mod.run(5, 42)
     harness.check(only=(MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(1, "run(5, 42)")
+    harness.require_processes(1, "run(5, 42)", site=site_of(mod.run))
     require(
         result == 42,
         f"run(start=5, value=42) returned {result}, not 42. The child's change must reach the parent: "
         "create the number with RawValue in the parent and pass it to the process.",
         site=site_of(mod.run), concept="shared value",
     )
+
+
+@pytest.mark.rule("W4")
+def test_run_waits_for_the_process_however_long_it_takes(make_harness, mod) -> None:
+    # The child is held back before and after its work for longer than any timeout: only a
+    # join() without one is sure to see its write.
+    harness = make_harness(check_locks=False, use_gate=False, child_delays=SLOW_CHILD)
+    harness.substitute(mod)
+    result = mod.run(5, 42)
+    harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.require_processes(1, "run(5, 42)", site=site_of(mod.run))
+    require(result == 42, f"run(5, 42) returned {result} when its process took {sum(SLOW_CHILD):g} s. Wait "
+            "for the process with join() before reading the result.", site=site_of(mod.run), concept=MISSING_JOIN)
 
 
 @pytest.mark.rule("W1", "W2")
@@ -65,7 +91,7 @@ def test_run_shares_one_value_made_in_the_parent(make_harness, mod) -> None:
     require(
         made == 1,
         f"run() made {made} RawValue(s) in the parent process; it should make exactly one, before "
-        "starting the process, and pass it in args=(...).",
+        "starting the process, and pass it in args=(...)." if made else UNSEEN_VALUE.format(call="run()"),
         site=site_of(mod.run), concept="shared value",
     )
 
@@ -88,7 +114,7 @@ def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
     values = [11, 22, 33, 44, 55]
     result = mod.run_many(values)
     harness.check(only=(MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(len(values), f"run_many({values})")
+    harness.require_processes(len(values), f"run_many({values})", site=site_of(mod.run_many))
     require(
         result in values,
         f"run_many({values}) returned {result}. Every process wrote its own number into the same shared "
@@ -97,7 +123,8 @@ def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
     )
     made = harness.shared_values_made()
     require(made == 1, f"run_many({values}) made {made} RawValue(s) in the parent process; it should make "
-            "exactly one and pass that same one to every process.", site=site_of(mod.run_many),
+            "exactly one and pass that same one to every process." if made
+            else UNSEEN_VALUE.format(call=f"run_many({values})"), site=site_of(mod.run_many),
             concept="shared value")
 
 
@@ -107,11 +134,12 @@ def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> 
     harness.substitute(mod)
     mod.run_many([1, 2, 3])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
-    harness.require_processes(3, "run_many([1, 2, 3])", work=False)
+    harness.require_processes(3, "run_many([1, 2, 3])", work=False, site=site_of(mod.run_many))
     require(len(harness.children) == 3, f"run_many([1, 2, 3]) started {len(harness.children)} processes, not 3.",
             site=site_of(mod.run_many))
 
 
 @pytest.mark.rule("W7")
 def test_run_many_refuses_an_empty_list(mod) -> None:
-    require_value_error(lambda: mod.run_many([]), "run_many([])", site=site_of(mod.run_many))
+    for values in VALUES.refused:
+        require_value_error(lambda v=values: mod.run_many(v), f"run_many({values!r})", site=site_of(mod.run_many))

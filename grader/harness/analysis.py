@@ -391,6 +391,7 @@ class ChildRecord:
     ran_t: int | None = None
     ended_t: int | None = None
     code: int | None = None
+    gave_up_at: Site | None = None  # a join(timeout) that returned before the child ended
 
 
 def children_of(events: list[Event]) -> list[ChildRecord]:
@@ -408,6 +409,8 @@ def children_of(events: list[Event]) -> list[ChildRecord]:
             continue
         if kind == "join" and child.joined_t is None:
             child.joined_t, child.joined_at = int(event["t"]), _site(event)  # type: ignore[call-overload]
+        elif kind == "join_gave_up" and child.ended_t is None:
+            child.joined_t, child.joined_at, child.gave_up_at = None, None, _site(event)
         elif kind == "arrive" and int(event["pid"]) == pid:  # type: ignore[call-overload]
             child.arrived_t = int(event["t"])  # type: ignore[call-overload]
         elif kind == "run" and int(event["pid"]) == pid:  # type: ignore[call-overload]
@@ -435,7 +438,8 @@ def run_findings(events: list[Event], *, require_concurrency: bool = True,
                  for e in aborted if e["concept"] not in shown]
     if require_join:
         findings += _reads_while_running(events, children)
-    findings += _order_findings(children, require_concurrency, require_join)
+    # A run the harness stopped never reached its joins: "never joined" would blame the program.
+    findings += _order_findings(children, require_concurrency, require_join and not aborted)
     if not aborted:
         findings += _silent_failures(children)
     return findings
@@ -484,12 +488,16 @@ def _reads_while_running(events: list[Event], children: list[ChildRecord]) -> li
         if not running:
             continue
         location, site = str(event["loc"]), _site(event)
+        gave_up = next((c.gave_up_at for c in running if c.gave_up_at is not None), None)
         return [Finding(
             MISSING_JOIN,
             f"{location if ' ' in location else f'`{location}`'} was "
             f"{'read' if event['op'] == 'read' else 'changed'} at {site} while "
-            f"{len(running)} process(es) were still running. Wait for every process with "
-            "join() before you use the result: until then it is not finished.",
+            f"{len(running)} process(es) were still running"
+            + (f": the join with a timeout at {gave_up} returned before the process had finished. "
+               if gave_up is not None else ". ")
+            + "Wait for every process with join() before you use the result: until then it is not "
+            "finished, however long you wait in other ways.",
             site,
         )]
     return []
@@ -512,7 +520,16 @@ def _order_findings(children: list[ChildRecord], require_concurrency: bool, requ
                 break
     if require_join:
         unjoined = [c for c in children if c.joined_t is None]
-        if unjoined:
+        if unjoined and unjoined[0].gave_up_at is not None:
+            findings.append(Finding(
+                MISSING_JOIN,
+                f"Process {unjoined[0].number}, started at {unjoined[0].started_at}, was still running "
+                f"when the join with a timeout at {unjoined[0].gave_up_at} returned, and nothing waited "
+                "for it after that. A process may take longer than any timeout: wait for it with "
+                "join() (no timeout) before you use the result.",
+                unjoined[0].gave_up_at,
+            ))
+        elif unjoined:
             findings.append(Finding(
                 MISSING_JOIN,
                 f"Process {unjoined[0].number}, started at {unjoined[0].started_at}, was never "

@@ -9,7 +9,7 @@ joined, and reported if they happen while children are still running.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from grader.harness.runtime import (
@@ -123,3 +123,90 @@ class GuardedArray(_Guarded):
 
     def __repr__(self) -> str:
         return f"<GuardedArray {self.name}={list(self._raw)!r}>"
+
+
+class _OwnLock:
+    """What `Value` and `Array` made with a lock add to the raw object: that lock, taken around
+    each single read and write (as multiprocessing's synchronized wrappers do), and handed out by
+    `get_lock()` so the student can hold it over a whole update."""
+
+    _lock: Any
+
+    def get_lock(self) -> Any:
+        return self._lock
+
+    def get_obj(self) -> Any:
+        return self
+
+    def acquire(self, *args: Any) -> bool:
+        return self._lock.acquire(*args)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.__exit__(*exc)
+
+    def _locked_read(self, read: Callable[[], Any]) -> Any:
+        """One read in its own hold of the lock; the pause after it is the one for a value read
+        outside any hold when that was the only lock held, since a write made from it later is
+        a separate hold (`counter.value += 1` on a synchronized value loses updates)."""
+        self._lock._acquire(True, None, caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+        try:
+            value = read()
+        finally:
+            self._lock._release(caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+        self._after_read()  # type: ignore[attr-defined]
+        return value
+
+    def _locked_write(self, write: Callable[[], None]) -> None:
+        self._lock._acquire(True, None, caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+        try:
+            write()
+        finally:
+            self._lock._release(caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+
+
+class SynchronizedValue(_OwnLock, GuardedValue):
+    """`Value(typecode, x)` with its lock: each `.value` read or write holds it."""
+
+    def __init__(self, raw: Any, config: RunConfig, name: str, lock: Any) -> None:
+        super().__init__(raw, config, name)
+        self._lock = lock
+
+    @property
+    def value(self) -> Any:
+        return self._locked_read(self._read_value)
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        self._locked_write(lambda: GuardedValue.value.fset(self, new))  # type: ignore[attr-defined]
+
+    def _read_value(self) -> Any:
+        value = self._raw.value
+        self._access("read", self.name, value)
+        return value
+
+
+class SynchronizedArray(_OwnLock, GuardedArray):
+    """`Array(typecode, size)` with its lock: each item read or write holds it."""
+
+    def __init__(self, raw: Any, config: RunConfig, name: str, lock: Any) -> None:
+        super().__init__(raw, config, name)
+        self._lock = lock
+
+    def __getitem__(self, key: int | slice) -> Any:
+        return self._locked_read(lambda: self._read_items(key))
+
+    def __setitem__(self, key: int | slice, new: Any) -> None:
+        self._locked_write(lambda: GuardedArray.__setitem__(self, key, new))
+
+    def _read_items(self, key: int | slice) -> Any:
+        value = self._raw[key]
+        values = value if isinstance(key, slice) else [value]
+        for index, item in zip(self._indices(key), values, strict=False):
+            self._access("read", f"{self.name}[{index}]", item)
+        return value

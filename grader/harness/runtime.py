@@ -58,6 +58,9 @@ class RunConfig:
     hard_deadline: float = 0.0  # time.time() after which a child ends itself, whatever it does
     substitute_modules: tuple[str, ...] = ()
     private_fds: tuple[int, ...] = ()  # the host's channel to the judge: closed in every child
+    # Seconds each child waits before its work and after it, before it ends: longer than any
+    # timeout a program could rely on, so that only a real wait (join) sees the work done.
+    child_delays: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
@@ -157,7 +160,7 @@ def display_path(filename: str, student_dirs: tuple[str, ...]) -> str:
     return path.name
 
 
-def _is_student_file(filename: str, student_dirs: tuple[str, ...]) -> bool:
+def is_student_file(filename: str, student_dirs: tuple[str, ...]) -> bool:
     return any(filename.startswith(directory + os.sep) for directory in student_dirs)
 
 
@@ -174,7 +177,7 @@ def site_of_frame(frame: FrameType | None, student_dirs: tuple[str, ...]) -> Sit
     fallback: Site | None = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if _is_student_file(filename, student_dirs):
+        if is_student_file(filename, student_dirs):
             return Site(display_path(filename, student_dirs), frame.f_lineno, frame.f_code.co_name)
         if fallback is None and not _is_machinery(filename):
             fallback = Site(display_path(filename, student_dirs), frame.f_lineno, frame.f_code.co_name)

@@ -84,6 +84,7 @@ class Harness:
         use_gate: bool = True,
         require_concurrency: bool = True,
         require_join: bool = True,
+        child_delays: tuple[float, float] = (0.0, 0.0),
         journal_dir: str | None = None,
         private_fds: tuple[int, ...] = (),
     ) -> None:
@@ -106,6 +107,7 @@ class Harness:
             use_gate=use_gate,
             hard_deadline=time.time() + deadline * 3 + 30,
             private_fds=tuple(private_fds),
+            child_delays=(float(child_delays[0]), float(child_delays[1])),
         )
         self._gate = self.ctx.Event() if use_gate else None
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None
@@ -196,6 +198,10 @@ class Harness:
             child.joined_at, child.joined_t = site, time.monotonic()
             emit(self.config, "join", child=process.pid, site=site_to_json(site))
         self._wait_for(process, timeout)
+        if child is not None and process.exitcode is None:
+            # join(timeout) returned with the child still running: it was not waited for.
+            child.joined_at = child.joined_t = None
+            emit(self.config, "join_gave_up", child=process.pid, site=site_to_json(site), timeout=timeout)
 
     def _on_parent_access(self, op: str, location: str, site: Site | None) -> None:
         """The parent touched a shared value: journaled, and judged against start/join/exit."""

@@ -106,6 +106,27 @@ class TrackedLock:
         self._release(caller_site(self._config))
 
 
+class TrackedRLock(TrackedLock):
+    """`multiprocessing.RLock`: the process holding it may take it again, and gives it up at its
+    last release. Only the outermost acquire and release are journaled: the inner ones never wait."""
+
+    def _acquire(self, block: bool, timeout: float | None, site: Site | None) -> bool:
+        state = process_state()
+        mine = next((held for held in state.held if held.uid == self.uid), None)
+        if mine is None:
+            return super()._acquire(block, timeout, site)
+        state.held.append(Held(self.uid, self.name, site, mine.hold))
+        return True
+
+    def _release(self, site: Site | None) -> None:
+        state = process_state()
+        mine = [i for i, held in enumerate(state.held) if held.uid == self.uid]
+        if len(mine) > 1:
+            del state.held[mine[-1]]
+            return
+        super()._release(site)
+
+
 def self_deadlock_finding(name: str, first: Site | None, second: Site | None) -> Finding:
     return Finding(
         SELF_DEADLOCK,

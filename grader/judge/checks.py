@@ -35,6 +35,9 @@ VALIDATION = "validation"
 DEFAULT_RUNS = 10
 # ...and this often under each other start method the platform has.
 OTHER_METHOD_RUNS = 1
+# Seconds a child is held back before its work and after it, in the one test per `run` that
+# proves it waits: longer than any timeout or sleep a program could rely on instead of join().
+SLOW_CHILD = (1.0, 1.0)
 # pytest-timeout limit for a counting test: 10 runs may each take a few seconds under spawn
 # on a slow machine. Only a backstop: every run has the harness's own, much shorter deadline.
 COUNTING_TIMEOUT = 300
@@ -102,6 +105,19 @@ def require_value_error(call: Callable[[], object], description: str, *, site: S
     )
 
 
+def require_accepted(call: Callable[[], object], description: str, *, site: Site | None = None) -> object:
+    """`call()` must not raise ValueError: input inside the rule's domain is accepted."""
+    try:
+        return call()
+    except ValueError as error:
+        raise StudentFailure(
+            f"{description} raised ValueError ({error}), but it is allowed: the rule refuses only what "
+            "it names. Check the boundaries of your test of the input.",
+            site=site,
+            concept=VALIDATION,
+        ) from None
+
+
 def summarize_counts(expected: int, finals: list[int], unit: str = "updates", noun: str = "counts") -> str | None:
     """'lost 13 of 100 updates in 7 of 10 runs (final counts 87, 92, ...)', or None if all exact."""
     wrong = [final for final in finals if final != expected]
@@ -131,9 +147,11 @@ def repeat_counting(
     unit: str = "updates",
     noun: str = "counts",
     site: Site | None = None,
+    run_site: Site | None = None,
 ) -> None:
     """Run `call(module)` `runs` times with instruments substituted in; all must be exact, and
-    each must be done by `processes` child processes running at the same time.
+    each must be done by `processes` child processes running at the same time (`run_site`, the
+    called function's definition, is named when the journal shows no line of its own).
 
     Race amplification makes an unprotected update lose counts in nearly every run; a deadlock
     or crash is raised by the harness as it happens, with its own diagnosis.
@@ -143,7 +161,7 @@ def repeat_counting(
         with make_harness(start_method=start_method) as harness:
             harness.substitute(module)
             finals.append(call(module))
-            harness.require_processes(processes, what)
+            harness.require_processes(processes, what, site=run_site)
     summary = summarize_counts(expected, finals, unit, noun)
     if summary is not None:
         raise StudentFailure(

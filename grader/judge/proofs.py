@@ -15,37 +15,95 @@ from grader.harness.analysis import Event, children_of, parent_pid
 from grader.harness.findings import ATOMICITY, CONCURRENCY, Finding
 from grader.harness.runtime import site_from_json
 
+# How to make what the grader watches: said whenever it could not see a run's processes or data,
+# so that a program it cannot judge is told how to become one it can, and never accused.
+MAKE_PROCESSES = ("Make each process with `Process(target=..., args=(...))` from the multiprocessing module "
+                  "(or a context's `ctx.Process`) and start it, so that the grader can watch it run.")
+MAKE_SHARED = ("Make the shared data with `RawValue`, `RawArray`, `Value` or `Array` from the multiprocessing "
+               "module in the parent process and pass it to the processes in args=(...), so that the grader "
+               "can see the processes' work on it.")
 
-def concurrency_findings(events: list[Event], expected: int, what: str, *, work: bool = True) -> list[Finding]:
-    """Findings unless `expected` children ran, overlapped, and (if `work`) did the work."""
+
+def concurrency_findings(events: list[Event], expected: int, what: str, *, work: bool = True,
+                         site: Site | None = None) -> list[Finding]:
+    """Findings unless `expected` children ran, overlapped, and (if `work`) did the work.
+
+    A message claims only what the journal shows: without a process or shared value the grader
+    could see, it says so and how to make one it can see; "the parent did the work" needs the
+    parent's own writes in the journal. `site` (the function's definition) is named when the
+    journal has no line of its own to show."""
     children = children_of(events)
+    if not children and expected:
+        return [_no_process_seen(events, expected, what, site)]
     if len(children) != expected:
-        started = "no process" if not children else f"{len(children)} process(es)"
         return [Finding(
             CONCURRENCY,
-            f"{what} started {started}; it should start {expected}, one per piece of work, and "
-            "let them run at the same time. The exercise is about processes sharing data: "
-            "computing the answer in the parent process does not count.",
+            f"{what} started {len(children)} process(es); it should start {expected}, one per piece of "
+            "work, and let them run at the same time.",
+            children[0].started_at or site,
         )]
     if expected >= 2 and not _overlapped(children):
         return [Finding(
             CONCURRENCY,
             f"The {expected} processes of {what} never ran at the same time: each one finished "
             "before the next began. Start them all before joining any.",
-            children[0].started_at,
+            children[0].started_at or site,
         )]
     findings = _parent_changes(events, children, what)
     if work and not findings:
         writers = {int(e["pid"]) for e in events if e["k"] == "access" and e.get("op") == "write"}  # type: ignore[call-overload]
         if not writers & {c.pid for c in children}:
-            findings.append(Finding(
-                CONCURRENCY,
-                f"None of the processes of {what} changed the shared data: the work was done "
-                "somewhere else. Each process should do its share of the work on the shared "
-                "value it is given.",
-                children[0].started_at,
-            ))
+            findings.append(_no_work_seen(events, what, children[0].started_at or site))
     return findings
+
+
+def _parent_writes(events: list[Event]) -> list[Event]:
+    parent = parent_pid(events)
+    return [e for e in events if e["k"] == "parent_access" and e.get("op") == "write" and e["pid"] == parent]
+
+
+def _watched_values(events: list[Event]) -> list[str]:
+    """The shared values the grader saw: made by the parent, or accessed by anyone."""
+    names = [str(e.get("name") or "a shared value") for e in events if e["k"] == "made"]
+    names += [str(e["loc"]).split("[")[0] for e in events if e["k"] in ("access", "parent_access")]
+    return list(dict.fromkeys(names))
+
+
+def _no_process_seen(events: list[Event], expected: int, what: str, site: Site | None) -> Finding:
+    writes = _parent_writes(events)
+    if writes:
+        where = site_from_json(writes[0].get("site"))  # type: ignore[arg-type]
+        return Finding(
+            CONCURRENCY,
+            f"{what} changed `{writes[0]['loc']}` at {where} in the parent process, and the grader saw no "
+            f"process started; it should start {expected}, one per piece of work, and let them run at the "
+            "same time. The exercise is about processes sharing data: computing the answer in the parent "
+            f"process does not count. {MAKE_PROCESSES}",
+            where or site,
+        )
+    return Finding(
+        CONCURRENCY,
+        f"The grader could not see any process started by {what}; it should start {expected}, one per "
+        f"piece of work, running at the same time. {MAKE_PROCESSES}",
+        site,
+    )
+
+
+def _no_work_seen(events: list[Event], what: str, site: Site | None) -> Finding:
+    watched = _watched_values(events)
+    if not watched:
+        return Finding(
+            CONCURRENCY,
+            f"The grader could not see the shared data the processes of {what} work on. {MAKE_SHARED}",
+            site,
+        )
+    shown = ", ".join(name if name.startswith(("`", "the ")) else f"`{name}`" for name in watched[:3])
+    return Finding(
+        CONCURRENCY,
+        f"None of the processes of {what} changed the shared data the grader watched ({shown}). Each "
+        "process should do its share of the work on the shared value it is given.",
+        site,
+    )
 
 
 def _overlapped(children: list) -> bool:

@@ -245,21 +245,22 @@ class StudentHost:
                 "Something waits forever or loops without end.",
                 next((site for _, site in stuck if site is not None), None),
                 tuple(f"{name} was at {site}" for name, site in stuck),
-            ).failure())
+            ).failure(), finished=False)
         code = getattr(error, "exitcode", None)
         return self._verdict_or(StudentFailure(
             f"The process running your code ended (exit code {code}) during {what}, before it "
             "could return. Do not end the program from inside your functions (no sys.exit(), "
             "os._exit() or signals): return the result instead.",
             concept=CHILD_CRASH,
-        ))
+        ), finished=False)
 
     def _interference(self, detail: str) -> StudentFailure:
         return interference_finding(detail).failure()
 
-    def _verdict_or(self, fallback: StudentFailure) -> StudentFailure:
-        """The most telling finding of the open runs' journals, else `fallback`."""
-        findings = [f for harness in self.harnesses for f in harness.findings(settle=False)]
+    def _verdict_or(self, fallback: StudentFailure, *, finished: bool = True) -> StudentFailure:
+        """The most telling finding of the open runs' journals, else `fallback`. A call that did
+        not return (`finished=False`) never reached its joins: they are not held against it."""
+        findings = [f for harness in self.harnesses for f in harness.findings(settle=False, finished=finished)]
         finding = most_telling(findings)
         return finding.failure() if finding is not None else fallback
 
@@ -329,16 +330,17 @@ class RemoteHarness:
             reader.events.sort(key=lambda e: e["t"])  # type: ignore[arg-type, return-value]
         return reader.events
 
-    def findings(self, *, settle: bool = True) -> list[Finding]:
+    def findings(self, *, settle: bool = True, finished: bool = True) -> list[Finding]:
         events, late = self._settled_events() if settle else (self.events(), [])
         return (run_findings(events, require_concurrency=self.require_concurrency,
-                             require_join=self.require_join) + atomicity_findings(events) + late)
+                             require_join=self.require_join and finished) + atomicity_findings(events) + late)
 
-    def require_processes(self, expected: int, what: str, *, work: bool = True) -> None:
+    def require_processes(self, expected: int, what: str, *, work: bool = True, site: Site | None = None) -> None:
         """Fail unless the journal shows `expected` child processes that ran at the same time
-        and (if `work`) changed the shared data, with the parent not doing it for them."""
+        and (if `work`) changed the shared data, with the parent not doing it for them. `site`,
+        the judged function's definition, is the line named when the journal shows none."""
         events, late = self._settled_events()
-        finding = most_telling(late + concurrency_findings(events, expected, what, work=work))
+        finding = most_telling(late + concurrency_findings(events, expected, what, work=work, site=site))
         if finding is not None:
             raise finding.failure()
 

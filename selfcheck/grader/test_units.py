@@ -61,7 +61,27 @@ def test_all_passed_gives_exactly_the_points_despite_thirds() -> None:
     exercise = Exercise(name="ex", module="ex", title="t", points=10, timeout=7)
     run = SuiteRun(events=events(("test_a", "passed"), ("test_b", "passed"), ("test_c", "passed")))
     result = score_exercise(exercise, run)
-    assert result.score == 10.0 and [t.max_score for t in result.tests] == [3.33] * 3
+    # Largest remainder: the hundredth left over goes to the first of the equal remainders.
+    assert result.score == 10.0 and [t.max_score for t in result.tests] == [3.34, 3.33, 3.33]
+
+
+def test_per_test_points_add_up_to_the_exercise_in_every_format() -> None:
+    """25 points over 12 tests: rounded one by one they made 24.96 (Gradescope showed 99.98 of 100)."""
+    from grader.formats.gradescope import report_to_gradescope
+    from grader.formats.json_results import report_to_json
+
+    exercise = Exercise(name="ex", module="ex", title="t", points=25, timeout=7)
+    names = [f"test_{i:02}" for i in range(12)]
+    done = score_exercise(exercise, SuiteRun(events=events(*[(name, "passed") for name in names])))
+    half = score_exercise(exercise, SuiteRun(events=events(*[(name, "passed" if i % 2 else "failed")
+                                                             for i, name in enumerate(names)])))
+    assert round(sum(t.max_score for t in done.tests), 2) == 25.0 == done.score
+    assert round(sum(t.score for t in half.tests), 2) == half.score
+    report = GradeReport(target="t", exercises=[done])
+    assert round(sum(t["max_score"] for t in report_to_gradescope(report)["tests"]), 2) == 25.0
+    assert round(sum(t["score"] for t in report_to_gradescope(report)["tests"]), 2) == 25.0
+    exported = report_to_json(report)["exercises"][0]["tests"]
+    assert round(sum(t["max_score"] for t in exported), 2) == 25.0
 
 
 def test_guards_earn_nothing_but_a_failing_guard_costs_its_share() -> None:

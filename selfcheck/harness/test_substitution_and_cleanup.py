@@ -170,3 +170,43 @@ def test_nothing_outlives_a_test_that_pytest_timeout_stops(tmp_path: Path, metho
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in pids)
+
+
+def test_every_route_to_the_lessons_objects_yields_an_instrument(make_harness) -> None:
+    from grader.harness.guarded import SynchronizedArray, SynchronizedValue
+    from grader.harness.supervisor import process_class
+    from grader.harness.tracked_lock import TrackedRLock
+    from selfcheck.harness.examples import styles_routes
+
+    harness = make_harness()
+    harness.substitute(styles_routes)
+    supervised = process_class(harness.ctx)
+    for method in (None, "spawn"):
+        lock, rlock, value, array, synced, process = styles_routes.made_in_a_context(method)
+        assert (type(lock), type(rlock), type(value), type(array)) == (TrackedLock, TrackedRLock, GuardedValue, GuardedArray)
+        assert type(synced) is SynchronizedValue and type(synced.get_lock()) is TrackedRLock
+        assert type(process) is supervised  # the judge's start method, whatever the student's context
+    raw_value, synced_array, lock, process = styles_routes.made_by_module()
+    assert (type(raw_value), type(synced_array), type(lock)) == (GuardedValue, SynchronizedArray, TrackedLock)
+    assert type(process) is supervised
+    assert type(styles_routes.made_unseen()) is styles_routes.Worker  # a subclass stays real: unseen
+
+
+def test_the_routes_are_judged_and_give_real_objects_outside_student_code(make_harness) -> None:
+    import multiprocessing
+    import multiprocessing.synchronize
+
+    from selfcheck.harness.examples import styles_routes
+
+    for run in (styles_routes.run_context, styles_routes.run_own_lock):
+        harness = make_harness()
+        harness.substitute(styles_routes)
+        assert run() == 15
+        assert harness.finish() == [] and len(harness.children) == 3
+        harness.close()
+    harness = make_harness()
+    harness.substitute(styles_routes)
+    assert type(multiprocessing.get_context().Lock()) is multiprocessing.synchronize.Lock  # the test's own call
+    harness.close()
+    lock = styles_routes.made_in_a_context()[0]
+    assert type(lock) is multiprocessing.synchronize.Lock  # no harness: everything real again

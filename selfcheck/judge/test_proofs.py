@@ -3,6 +3,7 @@ run it is about and accepts a correct one."""
 
 from __future__ import annotations
 
+from grader.feedback import Site
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 
 PARENT = 100
@@ -84,3 +85,39 @@ def test_an_update_split_over_two_holds_is_named_with_both_lines() -> None:
 
 def test_without_a_broken_invariant_there_is_no_atomicity_finding() -> None:
     assert atomicity_findings(_transfer_events(split=False)) == []
+
+
+# Never accuse what the journal does not show (issue 18): without a process or shared value the
+# grader could see, the message says so and how to make one it can see; "the parent did it" only
+# with the parent's own writes in the journal; and every message names a line of the student's file.
+RUN_SITE = Site("exercises/x.py", 17, "run")
+ACCUSATIONS = ("does not count", "somewhere else", "in the parent process after")
+
+
+def test_no_process_seen_is_said_so_at_the_functions_line_without_blame() -> None:
+    (finding,) = concurrency_findings(journal(0), 3, "run(3, 1)", site=RUN_SITE)
+    assert "could not see any process" in finding.message and "Process(target=" in finding.message
+    assert not any(words in finding.message for words in ACCUSATIONS)
+    assert finding.site == RUN_SITE
+
+
+def test_no_process_and_the_parent_seen_writing_names_the_parents_line() -> None:
+    events = journal(0, parent_write_after=True)
+    (finding,) = concurrency_findings(events, 3, "run(3, 1)", site=RUN_SITE)
+    assert "exercises/x.py:20" in finding.message and "does not count" in finding.message
+    assert finding.site == Site("exercises/x.py", 20, "run")
+
+
+def test_unseen_shared_data_is_said_so_and_watched_data_untouched_is_named() -> None:
+    (unseen,) = concurrency_findings(journal(2, child_writes=False), 2, "run(2, 5)", site=RUN_SITE)
+    assert "could not see the shared data" in unseen.message and "RawValue" in unseen.message
+    assert not any(words in unseen.message for words in ACCUSATIONS)
+    made = [*journal(2, child_writes=False), {"k": "made", "pid": PARENT, "t": 0, "what": "RawValue",
+                                               "name": "counter"}]
+    (untouched,) = concurrency_findings(sorted(made, key=lambda e: e["t"]), 2, "run(2, 5)", site=RUN_SITE)
+    assert "changed the shared data the grader watched (`counter`)" in untouched.message
+    assert untouched.site is not None
+
+
+def test_no_process_is_right_when_none_is_expected() -> None:
+    assert concurrency_findings(journal(0), 0, "run_deposits(0, [])", work=False, site=RUN_SITE) == []

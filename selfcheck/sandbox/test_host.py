@@ -249,3 +249,33 @@ def test_a_child_that_patches_the_harness_is_judged_as_interference(tmp_path: Pa
         assert "_Guarded._access" in str(failure.value)
     finally:
         host.close()
+
+
+def test_a_call_stopped_at_the_judges_deadline_is_not_blamed_for_joins_it_never_reached(tmp_path: Path) -> None:
+    # Under load a correct run may outlast the judge's deadline while it waits in join(): the
+    # journal then shows processes not yet joined, which the program would have joined (issue 18).
+    host = host_for(tmp_path, """
+        import time
+        from multiprocessing import Process
+
+        def nap():
+            time.sleep(30)
+
+        def run():
+            processes = [Process(target=nap) for _ in range(2)]
+            for process in processes:
+                process.start()
+            for process in processes:
+                process.join()
+    """)
+    host.client.call_timeout = 3
+    try:
+        mod = host.module("student")
+        harness = RemoteHarness(host, None, {"deadline": 60})
+        harness.substitute(mod)
+        with pytest.raises(StudentFailure) as failure:
+            mod.run()
+        assert failure.value.concept == "did not finish", failure.value.message
+        assert "never joined" not in failure.value.message
+    finally:
+        host.close()
