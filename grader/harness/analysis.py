@@ -441,6 +441,11 @@ def run_findings(events: list[Event], *, require_concurrency: bool = True,
     return findings
 
 
+def interference_findings(events: list[Event]) -> list[Finding]:
+    """The run's processes report a changed harness (or ran without its supervision)."""
+    return _interference(events, children_of(events))
+
+
 def _interference(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
     """A child whose harness was replaced while it ran, or that ran without its supervision."""
     for event in events:

@@ -22,11 +22,12 @@ from grader.harness.analysis import (
     JournalReader,
     children_of,
     interference_finding,
+    interference_findings,
     parent_pid,
     run_findings,
     stack_site,
 )
-from grader.harness.findings import CHILD_CRASH, INTERFERENCE, TOO_SLOW, Finding, most_telling
+from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
 from grader.harness.witness import remember_run
 from grader.judge.answers import (
@@ -361,9 +362,8 @@ class RemoteHarness:
         and (if `work`) changed the shared data, with the parent not doing it for them; and
         unless what the student's functions returned is what the shared data holds."""
         events, late = self._settled_events()
-        tampered = [f for f in run_findings(events, require_concurrency=False, require_join=False)
-                    if f.concept == INTERFERENCE]  # a child changed the harness: nothing else counts
-        findings = late + tampered + concurrency_findings(events, expected, what, work=work)
+        # A child that changed the harness: its record is worth nothing, whatever else it shows.
+        findings = late + interference_findings(events) + concurrency_findings(events, expected, what, work=work)
         if not findings:
             data = history(events)
             findings = unrecorded_change_findings(events, data)
