@@ -20,6 +20,7 @@ fails.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from grader.feedback import Site
@@ -40,7 +41,11 @@ class Write:
     t: int | None
     upper: int | None
     val: object
-    site: Site | None
+    raw_site: object  # as journaled: read with `site` only for a message
+
+    @property
+    def site(self) -> Site | None:
+        return site_from_json(self.raw_site)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,11 @@ class Read:
     before: int
     t: int
     val: object
-    site: Site | None
+    raw_site: object
+
+    @property
+    def site(self) -> Site | None:
+        return site_from_json(self.raw_site)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -62,18 +71,35 @@ class History:
     names: dict[str, str] = field(default_factory=dict)  # object id -> its name
     sizes: dict[str, int | None] = field(default_factory=dict)  # object id -> length (None: a value)
     made_by: dict[str, int] = field(default_factory=dict)  # object id -> the process that made it
+    # key -> (its writes by `upper`, their uppers, the latest `t` among the first i of them)
+    _index: dict[Key, tuple[list[Write], list[float], list[int]]] = field(default_factory=dict)
 
     def possible(self, key: Key, before: int, at: int) -> list[Write]:
         """The writes whose value the memory at `key` could hold for a read made between
-        `before` and `at`."""
-        writes = self.writes.get(key, [])
-        done = [w.t if w.t is not None else -1 for w in writes if w.upper is not None and w.upper < before]
-        latest_done = max(done, default=-1)
-        return [w for w in writes if (w.t is None or w.t <= at) and (w.upper is None or w.upper >= latest_done)]
+        `before` and `at`: journaled by `at`, and not certainly overwritten before `before` (by
+        a write journaled after it was certainly in memory, and itself in memory by `before`)."""
+        writes, uppers, latest = self._indexed(key)
+        latest_done = latest[bisect.bisect_left(uppers, before)]
+        first = bisect.bisect_left(uppers, latest_done)
+        return [w for w in writes[first:] if w.t is None or w.t <= at]
+
+    def _indexed(self, key: Key) -> tuple[list[Write], list[float], list[int]]:
+        index = self._index.get(key)
+        if index is None:
+            writes = sorted(self.writes.get(key, []), key=_upper)
+            latest = [-1]
+            for write in writes:
+                latest.append(max(latest[-1], -1 if write.t is None else write.t))
+            index = self._index[key] = (writes, [_upper(w) for w in writes], latest)
+        return index
 
     def holds(self, key: Key, at: int) -> list[Write]:
         """What the memory at `key` could hold at `at`, most recently recorded first."""
         return sorted(self.possible(key, at, at), key=lambda w: -1 if w.t is None else w.t, reverse=True)
+
+
+def _upper(write: Write) -> float:
+    return float("inf") if write.upper is None else write.upper
 
 
 def _is_plain(value: object) -> bool:
@@ -83,26 +109,28 @@ def _is_plain(value: object) -> bool:
 def history(events: list[Event]) -> History:
     """The shared data's history from the journal (untrusted data: malformed lines are skipped)."""
     result = History()
-    by_pid: dict[int, list[int]] = {}
-    for index, event in enumerate(events):
-        by_pid.setdefault(int(event["pid"]), []).append(index)  # type: ignore[call-overload]
+    by_pid: dict[int, list[Event]] = {}
+    for event in events:
+        by_pid.setdefault(int(event["pid"]), []).append(event)  # type: ignore[call-overload]
     for lines in by_pid.values():
-        for position, index in enumerate(lines):
-            event = events[index]
+        bound: int | None = None  # the process's next line that is not a write, seen backwards
+        for event in reversed(lines):
             kind, obj = event["k"], event.get("obj")
-            if not isinstance(obj, str):
-                continue
-            if kind == "shared":
+            is_access = kind in ("access", "parent_access")
+            if isinstance(obj, str) and kind == "shared":
                 _initial(result, event, obj)
-            elif kind in ("access", "parent_access") and isinstance(event.get("loc"), str) and _is_plain(event.get("val")):
+            elif isinstance(obj, str) and is_access and isinstance(event.get("loc"), str) and _is_plain(event.get("val")):
                 key = (obj, str(event["loc"]))
-                site = site_from_json(event.get("site"))  # type: ignore[arg-type]
+                site = event.get("site")
                 if event.get("op") == "write":
-                    upper = _next_bound(events, lines[position + 1:])
-                    result.writes.setdefault(key, []).append(Write(int(event["t"]), upper, event["val"], site))  # type: ignore[call-overload]
+                    result.writes.setdefault(key, []).append(Write(int(event["t"]), bound, event["val"], site))  # type: ignore[call-overload]
                 elif event.get("op") == "read" and type(event.get("t0")) is int:
                     result.reads.append(Read(key, int(event["pid"]), int(event["t0"]), int(event["t"]),  # type: ignore[call-overload]
                                              event["val"], site))
+            if not (is_access and event.get("op") == "write"):
+                before = event.get("t0")
+                bound = before if type(before) is int else int(event["t"])  # type: ignore[call-overload, assignment]
+    result.reads.sort(key=lambda read: read.t)
     return result
 
 
@@ -118,18 +146,6 @@ def _initial(result: History, event: Event, obj: str) -> None:
     for location, value in zip(locations, vals, strict=False):
         if _is_plain(value):
             result.writes.setdefault((obj, location), []).insert(0, Write(None, int(event["t"]), value, None))  # type: ignore[call-overload]
-
-
-def _next_bound(events: list[Event], later: list[int]) -> int | None:
-    """When a write is certainly in memory: at the writing process's next line that is not
-    another write (the writes of one slice assignment are journaled before it writes them all)."""
-    for index in later:
-        event = events[index]
-        if event["k"] in ("access", "parent_access") and event.get("op") == "write":
-            continue
-        before = event.get("t0")
-        return before if type(before) is int else int(event["t"])  # type: ignore[call-overload, return-value]
-    return None
 
 
 def unrecorded_change_findings(events: list[Event], data: History | None = None) -> list[Finding]:
