@@ -82,11 +82,8 @@ def _plain(value: Any) -> Any:
 
 def _stored(ctype: Any, value: Any) -> Any:
     """The value as the memory will hold it (a C int wraps around), so the judge compares like
-    with like; a value the type refuses is journaled as given (the write then raises)."""
-    try:
-        return ctype(value).value
-    except Exception:  # noqa: BLE001 - the real write reports it
-        return value
+    with like. Raises for a value the type refuses, before anything is journaled."""
+    return ctype(value).value
 
 
 def _pause(seconds: float) -> None:
@@ -107,7 +104,12 @@ class GuardedValue(_Guarded):
 
     @value.setter
     def value(self, new: Any) -> None:
-        self._access("write", self.name, _stored(type(self._raw), new))
+        try:
+            stored = _stored(type(self._raw), new)
+        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
+            self._raw.value = new
+            stored = self._raw.value
+        self._access("write", self.name, stored)
         self._raw.value = new
 
     def __repr__(self) -> str:
@@ -139,8 +141,16 @@ class GuardedArray(_Guarded):
 
     def __setitem__(self, key: int | slice, new: Any) -> None:
         items = list(new) if isinstance(key, slice) else [new]
-        for index, item in zip(self._indices(key), items, strict=False):
-            self._access("write", f"{self.name}[{index}]", _stored(self._raw._type_, item))
+        indices = self._indices(key)
+        try:
+            if len(items) != len(indices):
+                raise ValueError("the slice and the values differ in length")
+            stored = [_stored(self._raw._type_, item) for item in items]
+        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
+            self._raw[key] = items if isinstance(key, slice) else new
+            stored = [self._raw[index] for index in indices]
+        for index, item in zip(indices, stored, strict=False):
+            self._access("write", f"{self.name}[{index}]", item)
         self._raw[key] = items if isinstance(key, slice) else new
 
     def __iter__(self) -> Iterator[Any]:
