@@ -22,10 +22,10 @@ from grader.harness.analysis import (
     JournalReader,
     children_of,
     interference_finding,
-    interference_findings,
     parent_pid,
     run_findings,
     stack_site,
+    tamper_findings,
 )
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
@@ -363,7 +363,7 @@ class RemoteHarness:
         unless what the student's functions returned is what the shared data holds."""
         events, late = self._settled_events()
         # A child that changed the harness: its record is worth nothing, whatever else it shows.
-        findings = late + interference_findings(events) + concurrency_findings(events, expected, what, work=work)
+        findings = late + tamper_findings(events) + concurrency_findings(events, expected, what, work=work)
         if not findings:
             data = history(events)
             findings = unrecorded_change_findings(events, data)
