@@ -57,7 +57,7 @@ def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **
         for process in processes:
             process.join()
         harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
-        return balance._raw.value, list(results)
+        return harness.final(balance), list(results)
 
 
 @pytest.mark.rule("B1")
@@ -69,7 +69,8 @@ def test_deposit_refuses_amounts_that_are_not_positive_whole_numbers(make_harnes
     for amount in AMOUNT.refused:
         require_value_error(lambda a=amount: mod.deposit(balance, lock, a), f"deposit(balance, lock, {amount!r})",
                             site=site_of(mod.deposit))
-    require(balance._raw.value == 100, f"Refused deposits changed the balance to {balance._raw.value}.",
+    final = harness.final(balance)
+    require(final == 100, f"Refused deposits changed the balance to {final}.",
             site=site_of(mod.deposit))
     for amount in (a for a in AMOUNT.accepted if a < 2**63):  # what a 64-bit balance can hold
         wide = harness.RawValue("q", 0, name="balance")
@@ -87,7 +88,8 @@ def test_deposit_adds_the_amount(make_harness, mod) -> None:
     process.start()
     process.join()
     harness.check(only=DEADLOCKS)
-    require(balance._raw.value == 150, f"deposit of $50 into $100 left ${balance._raw.value}, not $150.",
+    final = harness.final(balance)
+    require(final == 150, f"deposit of $50 into $100 left ${final}, not $150.",
             site=site_of(mod.deposit))
 
 

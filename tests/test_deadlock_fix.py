@@ -66,7 +66,7 @@ def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[
     for process in processes:
         process.join()
     harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
-    return list(counts._raw)
+    return harness.final(counts)
 
 
 @pytest.mark.rule("D1")
@@ -138,7 +138,8 @@ def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harne
     for src, dst, amount in TRANSFER.refused:
         require_value_error(lambda s=src, d=dst, a=amount: mod.transfer(balances, locks, s, d, a),
                             f"transfer(balances, locks, {src}, {dst}, {amount})", site=site_of(mod.transfer))
-    require(list(balances._raw) == [100, 100], f"Refused transfers changed the balances to {list(balances._raw)}.",
+    final = harness.final(balances)
+    require(final == [100, 100], f"Refused transfers changed the balances to {final}.",
             site=site_of(mod.transfer), concept="validation")
 
 
@@ -166,7 +167,7 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
         harness.check(**check)
         if journal is not None:
             journal.extend(harness.events())
-        return list(balances._raw), list(results)
+        return harness.final(balances), list(results)
 
 
 @pytest.mark.rule("D4")

@@ -1,7 +1,7 @@
 """Exercise 5: the lesson's two questions (exercises/lesson_questions.py).
 
 Each answer is what the file says: the letter written in `QUESTION_<n> = "A"`, read from the
-source with `ast` (grader/judge/answers.py); the student's module is never run, so an answer
+source with `ast` (grader/judge/written_answers.py); the student's module is never run, so an answer
 it computes or serves some other way does not count. The answers are judged against the
 answer key named in info.toml (fingerprints, so this file does not spell them out); where the
 key was left out of the student template, this check confirms the answers' format and says
@@ -18,7 +18,7 @@ import pytest
 
 from grader.feedback import Site, StudentFailure
 from grader.harness.runtime import display_path
-from grader.judge.answers import WrittenAnswer, read_source, written_answers
+from grader.judge.written_answers import WrittenAnswer, read_source, written_answers
 from grader.judge.checks import require
 from grader.metadata import exercise_by_name
 

@@ -43,7 +43,7 @@ def run_increment_workers(make_harness, mod, n: int, times: int, start: int = 0,
     for process in processes:
         process.join()
     harness.check(**({"only": ()} if options.get("check_locks") is False else {}))
-    return counter._raw.value
+    return harness.final(counter)
 
 
 @pytest.mark.rule("L1")

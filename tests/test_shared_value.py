@@ -49,8 +49,9 @@ def test_store_writes_into_the_shared_value(make_harness, mod) -> None:
     process.start()
     process.join()
     harness.check(only=DEADLOCKS)
-    require(shared._raw.value == 42,
-            f"A child ran store(shared, 42); afterwards the parent saw shared.value == {shared._raw.value}. "
+    final = harness.final(shared)
+    require(final == 42,
+            f"A child ran store(shared, 42); afterwards the parent saw shared.value == {final}. "
             "store should set shared.value.", site=site_of(mod.store))
 
 

@@ -445,12 +445,20 @@ def run_findings(events: list[Event], *, require_concurrency: bool = True,
     return findings
 
 
-def _interference(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
-    """A child whose harness was replaced while it ran, or that ran without its supervision."""
+def tamper_findings(events: list[Event]) -> list[Finding]:
+    """A process of the run reports that its harness was changed while it ran."""
     for event in events:
         tampered = event.get("tampered") if event["k"] == "exit" else None
         if tampered:
             return [interference_finding(", ".join(map(str, tampered))[:300])]
+    return []
+
+
+def _interference(events: list[Event], children: list[ChildRecord]) -> list[Finding]:
+    """A child whose harness was replaced while it ran, or that ran without its supervision."""
+    tampered = tamper_findings(events)
+    if tampered:
+        return tampered
     for child in children:
         if child.code == 0 and not child.ran:
             return [interference_finding(f"process {child.number} ended normally without running "

@@ -4,11 +4,17 @@ In child processes each read and write is journaled with the tracked locks the p
 holds, so the parent can apply Eraser's lockset rule per location. Accesses in the parent
 are checked differently: they are fine before the children start and after they are
 joined, and reported if they happen while children are still running.
+
+Every access also records the value read or written (a read with the time just before it
+read the memory), and each shared object its initial value, under an id of its own: from
+these the judge knows what the shared data holds after the run, and which value a read could
+have seen (`grader/judge/answer_evidence.py`).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,14 +34,21 @@ class _Guarded:
         self._raw = raw
         self._config = config
         self.name = name
+        self.uid = uuid.uuid4().hex[:12]
+        initial = [raw.value] if isinstance(self, GuardedValue) else list(raw)
+        emit(config, "shared", obj=self.uid, name=name, array=not isinstance(self, GuardedValue),
+             vals=[_plain(value) for value in initial])
 
-    def _access(self, op: str, location: str, value: Any = None) -> None:
+    def _access(self, op: str, location: str, value: Any = None, before: int | None = None) -> None:
         config = self._config
         site = caller_site(config, depth=3)
+        # `before`: a read's time just before it read the memory (its event is journaled after).
+        timing = {} if before is None else {"t0": before}
         if not in_child(config):
             harness = parent_harness(config)
             if harness is not None:
-                harness._on_parent_access(op, location, site)  # type: ignore[attr-defined]
+                harness._on_parent_access(op, location, site, obj=self.uid,  # type: ignore[attr-defined]
+                                          val=_plain(value), **timing)
             return
         state = process_state()
         # Journaled even when locks are not checked: the judge's proof that the children did
@@ -49,6 +62,8 @@ class _Guarded:
             hold=state.holds_started if state.held else 0,
             site=site_to_json(site),
             val=_plain(value),
+            obj=self.uid,
+            **timing,
             **({} if config.check_locks else {"lockset": False}),
         )
         if op == "write" and not state.held:
@@ -65,6 +80,12 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (int, float, str)) else repr(value)
 
 
+def _stored(ctype: Any, value: Any) -> Any:
+    """The value as the memory will hold it (a C int wraps around), so the judge compares like
+    with like. Raises for a value the type refuses, before anything is journaled."""
+    return ctype(value).value
+
+
 def _pause(seconds: float) -> None:
     if seconds > 0:
         time.sleep(seconds)
@@ -75,14 +96,20 @@ class GuardedValue(_Guarded):
 
     @property
     def value(self) -> Any:
+        before = time.monotonic_ns()
         value = self._raw.value
-        self._access("read", self.name, value)
+        self._access("read", self.name, value, before)
         self._after_read()
         return value
 
     @value.setter
     def value(self, new: Any) -> None:
-        self._access("write", self.name, new)
+        try:
+            stored = _stored(type(self._raw), new)
+        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
+            self._raw.value = new
+            stored = self._raw.value
+        self._access("write", self.name, stored)
         self._raw.value = new
 
     def __repr__(self) -> str:
@@ -104,16 +131,25 @@ class GuardedArray(_Guarded):
         return [index]
 
     def __getitem__(self, key: int | slice) -> Any:
+        before = time.monotonic_ns()
         value = self._raw[key]
         values = value if isinstance(key, slice) else [value]
         for index, item in zip(self._indices(key), values, strict=False):
-            self._access("read", f"{self.name}[{index}]", item)
+            self._access("read", f"{self.name}[{index}]", item, before)
         self._after_read()
         return value
 
     def __setitem__(self, key: int | slice, new: Any) -> None:
         items = list(new) if isinstance(key, slice) else [new]
-        for index, item in zip(self._indices(key), items, strict=False):
+        indices = self._indices(key)
+        try:
+            if len(items) != len(indices):
+                raise ValueError("the slice and the values differ in length")
+            stored = [_stored(self._raw._type_, item) for item in items]
+        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
+            self._raw[key] = items if isinstance(key, slice) else new
+            stored = [self._raw[index] for index in indices]
+        for index, item in zip(indices, stored, strict=False):
             self._access("write", f"{self.name}[{index}]", item)
         self._raw[key] = items if isinstance(key, slice) else new
 

@@ -203,9 +203,10 @@ class Harness:
             child.joined_at = child.joined_t = None
             emit(self.config, "join_gave_up", child=process.pid, site=site_to_json(site), timeout=timeout)
 
-    def _on_parent_access(self, op: str, location: str, site: Site | None) -> None:
-        """The parent touched a shared value: journaled, and judged against start/join/exit."""
-        emit(self.config, "parent_access", op=op, loc=location, site=site_to_json(site))
+    def _on_parent_access(self, op: str, location: str, site: Site | None, **fields: object) -> None:
+        """The parent touched a shared value: journaled (with the object's id and the value),
+        and judged against start/join/exit."""
+        emit(self.config, "parent_access", op=op, loc=location, site=site_to_json(site), **fields)
         if any(c.joined_t is None and c.process.exitcode is None for c in self._children):
             self._open_gate()
 

@@ -78,6 +78,13 @@ class _SupervisedMixin:
     def _plain_join(self, timeout: float | None) -> None:
         super().join(timeout)  # type: ignore[misc]
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled for a spawned or fork-server child: unpickling it there first takes the
+        child's fingerprint of the harness, then rebuilds the process, whose target and
+        arguments import the student's module (which may change the harness at import)."""
+        rebuild, args, *rest = super().__reduce_ex__(protocol)
+        return (_after_baseline, (_Baseline(), rebuild, args), *rest)
+
     # -- child side ----------------------------------------------------------------------
     def run(self) -> None:
         config = self._harness_config
@@ -113,6 +120,17 @@ class _SupervisedMixin:
             )
         if code:
             raise SystemExit(code)
+
+
+class _Baseline:
+    """Unpickled first: takes the spawned child's baseline before anything of the student's."""
+
+    def __reduce__(self) -> Any:
+        return (integrity.spawned_baseline, ())
+
+
+def _after_baseline(_: None, rebuild: Any, args: tuple[Any, ...]) -> Any:
+    return rebuild(*args)
 
 
 def _journal_crash(config: RunConfig, error: BaseException) -> None:
@@ -152,7 +170,7 @@ def _bootstrap_child(config: RunConfig) -> None:
         state.keep.append(stacks)
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
     threading.Thread(target=_watch_parent, args=(config,), daemon=True).start()
-    state.fingerprint = integrity.baseline()  # before a spawned child loads student code
+    state.fingerprint = integrity.baseline()  # a spawned child's was taken before its target was unpickled
     _substitute_in_child(config)
 
 

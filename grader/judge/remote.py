@@ -25,10 +25,17 @@ from grader.harness.analysis import (
     parent_pid,
     run_findings,
     stack_site,
+    tamper_findings,
 )
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import display_path, site_from_json
 from grader.harness.witness import remember_run
+from grader.judge.answer_evidence import (
+    answer_findings,
+    history,
+    memory_finding,
+    unrecorded_change_findings,
+)
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.processes import is_running
@@ -107,7 +114,12 @@ class RemoteObject:
         raise AttributeError("objects in the student host are read-only from the judge")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._host.ask(self._call_text(args, kwargs), "call", self, args, kwargs)
+        text = self._call_text(args, kwargs)
+        started = time.monotonic_ns()
+        value = self._host.ask(text, "call", self, args, kwargs)
+        if self._origin is not None:  # one of the student's functions: its answer is checked
+            self._host.answered(text, value, started, time.monotonic_ns())
+        return value
 
     def __len__(self) -> int:
         value = self._host.ask(f"len({self._describe()})", "len", self)
@@ -230,6 +242,13 @@ class StudentHost:
         except ProtocolError as error:
             raise self._lost(error, what) from None
 
+    def answered(self, call: str, value: Any, started: int, ended: int) -> None:
+        """A student function returned `value`: every open run that instruments the student's
+        module checks it against its shared data (`RemoteHarness.require_processes`)."""
+        for harness in self.harnesses:
+            if harness.substituted:
+                harness.answers.append((call, value, started, ended))
+
     def _reference(self, number: int, type_name: str, text: str, is_callable: bool) -> RemoteObject:
         return RemoteObject(self, number, type_name, text, is_callable)
 
@@ -295,6 +314,8 @@ class RemoteHarness:
         self._ref = host.ask("make a harness", "harness", self.journal_dir, start_method, options)
         host.harnesses.append(self)
         self._closed = False
+        self.substituted = False
+        self.answers: list[tuple[str, Any, int, int]] = []  # (call, returned value, start, end)
 
     # The instruments and substitution are the host harness's own methods.
     def Lock(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - mirrors multiprocessing
@@ -315,6 +336,7 @@ class RemoteHarness:
 
     def substitute(self, module: Any) -> Any:
         self._ref.substitute(module)
+        self.substituted = True
         return module
 
     def observe_total(self, values: Any, locks: Any, what: str) -> None:
@@ -333,16 +355,41 @@ class RemoteHarness:
     def findings(self, *, settle: bool = True, finished: bool = True) -> list[Finding]:
         events, late = self._settled_events() if settle else (self.events(), [])
         return (run_findings(events, require_concurrency=self.require_concurrency,
-                             require_join=self.require_join and finished) + atomicity_findings(events) + late)
+                             require_join=self.require_join and finished) + atomicity_findings(events)
+                + unrecorded_change_findings(events) + late)
 
     def require_processes(self, expected: int, what: str, *, work: bool = True, site: Site | None = None) -> None:
         """Fail unless the journal shows `expected` child processes that ran at the same time
-        and (if `work`) changed the shared data, with the parent not doing it for them. `site`,
-        the judged function's definition, is the line named when the journal shows none."""
+        and (if `work`) changed the shared data, with the parent not doing it for them; and
+        unless what the student's functions returned is what the shared data holds. `site`, the
+        judged function's definition, is the line named when the journal shows none."""
         events, late = self._settled_events()
-        finding = most_telling(late + concurrency_findings(events, expected, what, work=work, site=site))
+        # A child that changed the harness: its record is worth nothing, whatever else it shows.
+        findings = late + tamper_findings(events) + concurrency_findings(events, expected, what,
+                                                                          work=work, site=site)
+        if not findings:
+            data = history(events)
+            findings = unrecorded_change_findings(events, data)
+            for call, value, started, ended in self.answers:
+                findings += answer_findings(events, call, value, started, ended, data)
+        finding = most_telling(findings)
         if finding is not None:
             raise finding.failure()
+
+    def final(self, shared: Any) -> Any:
+        """What a shared value (its number) or array (a list) made by this run holds now, read
+        from its memory in the host and checked against the run's record of it: the two must
+        agree, or the memory was changed around the instrument."""
+        events, _ = self._settled_events()
+        data, uid = history(events), shared.uid
+        if not isinstance(uid, str) or uid not in data.names:
+            raise self.host._interference("a shared value the run has no record of")
+        size = data.sizes[uid]
+        held = shared._raw.value if size is None else list(shared._raw)
+        finding = memory_finding(data, uid, held, time.monotonic_ns())
+        if finding is not None:
+            raise finding.failure()
+        return held
 
     def _settled_events(self) -> tuple[list[dict[str, object]], list[Finding]]:
         """The journal once every child has ended. The host says when the run has settled, but

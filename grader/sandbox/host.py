@@ -53,9 +53,6 @@ class Host:
         self.student_dirs = (str(os.path.realpath(settings.target_dir)),)
         self.objects: dict[int, Any] = {}
         self._next = 1
-        self.fingerprint = integrity.fingerprint()
-        integrity.set_baseline(self.fingerprint)
-        self.full_fingerprint = integrity.fingerprint(integrity.EVERYTHING)
         self.last_op = ""
 
     def keep(self, value: Any) -> int:
@@ -151,6 +148,11 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     # collection here and in the runs' forked children: their collections, and the one
     # before exit, then cost what the student's objects cost, not what the judge's do.
     gc.freeze()
+    # The fingerprints are locals of this function, not attributes of an object the student's
+    # code can reach from its own frames and re-take after changing the harness.
+    harness = integrity.fingerprint()
+    integrity.set_baseline(harness)
+    everything = integrity.fingerprint(integrity.EVERYTHING)
     host = Host(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
@@ -164,11 +166,11 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         if raw == b"bye":
             break
         reply = host.handle(raw)
-        tampered = integrity.changed(host.fingerprint)
-        if not integrity.is_baseline(host.fingerprint):
+        tampered = integrity.changed(harness)
+        if not integrity.is_baseline(harness):
             tampered = tampered or ["grader.sandbox.integrity._BASELINE"]
         if not tampered and host.last_op == "import":
-            tampered = integrity.changed(host.full_fingerprint)
+            tampered = integrity.changed(everything)
         if tampered:
             reply = encode_reply({"error": {"type": "interference", "mro": [], "message": "",
                                             "frames": [], "interference": tampered}})

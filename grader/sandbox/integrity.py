@@ -6,16 +6,22 @@ the student's own processes, where Python cannot protect them. What it can do is
 function and class attribute of the harness's modules, and the few standard-library functions
 the journal and the race pauses rely on, are remembered by identity; a process in which any of
 them was replaced reports it, and the judge fails the test as interference.
+
+Replacing an object is not the only way to change what it does: a function's code, defaults
+and closure can be swapped in place, and so can the functions behind a property, a static or
+class method or a cached function. Those are remembered too, for every function watched.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing.process
 import multiprocessing.synchronize
 import os
 import sys
 import time
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +42,11 @@ _MISSING = object()
 
 
 Items = tuple[tuple[str, object], ...]
+# (label, function, what it runs: code, defaults, keyword defaults, closure contents)
+Inner = tuple[tuple[str, Any, tuple[object, ...]], ...]
+_EMPTY_CELL = object()
+_CACHED = type(functools.lru_cache(maxsize=1)(lambda: None))
+_WRAPPING = frozenset((types.FunctionType, property, staticmethod, classmethod, _CACHED))
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Fingerprint:
     items whole is what makes a fingerprint cheap enough for every process."""
 
     entries: tuple[tuple[str, Any, Items], ...]
+    functions: Inner = ()
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -68,9 +80,65 @@ def _entry(owner: str, namespace: Any) -> tuple[str, Any, Items]:
     return owner, namespace, items
 
 
-def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
-    """Every global of the watched modules, every attribute of their classes, and the
-    standard-library functions the instruments call."""
+def _cell(cell: Any) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:  # a cell not filled yet
+        return _EMPTY_CELL
+
+
+def _runs(function: types.FunctionType) -> tuple[object, ...]:
+    """What a function runs, each part by identity: swapping any of them in place changes it."""
+    keywords = function.__kwdefaults__
+    return (function.__code__, function.__defaults__,
+            tuple(keywords.items()) if keywords else None,
+            tuple(_cell(cell) for cell in function.__closure__ or ()))
+
+
+def _functions_of(label: str, value: object) -> list[tuple[str, types.FunctionType]]:
+    """The Python functions behind a watched object: itself (and the original it wraps), a
+    property's accessors, a static or class method's function, a cached function's original."""
+    kind = type(value)
+    if kind is types.FunctionType:
+        inner = value.__dict__.get("__wrapped__") if value.__dict__ else None  # type: ignore[attr-defined]
+        return [(label, value)] + _functions_of(f"{label}.__wrapped__", inner)  # type: ignore[list-item]
+    if kind is property:
+        return [(f"{label}.{part}", f) for part in ("fget", "fset", "fdel")
+                if type(f := getattr(value, part)) is types.FunctionType]
+    if kind is staticmethod or kind is classmethod:
+        return _functions_of(label, value.__func__)  # type: ignore[attr-defined]
+    if kind is _CACHED:
+        return _functions_of(f"{label}.__wrapped__", value.__wrapped__)  # type: ignore[attr-defined]
+    return []
+
+
+def _inner(entries: list[tuple[str, Any, Items]]) -> Inner:
+    found = []
+    wrapping = _WRAPPING
+    for owner, _, items in entries:
+        for name, value in items:
+            if type(value) in wrapping:
+                found += [(label, function, _runs(function))
+                          for label, function in _functions_of(f"{owner}.{name}", value)]
+    return tuple(found)
+
+
+def _runs_other(function: types.FunctionType, runs: tuple[Any, ...]) -> bool:
+    code, defaults, keywords, cells = runs
+    if function.__code__ is not code or function.__defaults__ is not defaults:
+        return True
+    if keywords is not None or function.__kwdefaults__:
+        now = function.__kwdefaults__
+        if now is None or len(now) != len(keywords or ()) or any(now.get(k, _MISSING) is not v for k, v in keywords or ()):
+            return True
+    return bool(cells) and any(_cell(cell) is not was for cell, was in zip(function.__closure__ or (), cells, strict=True))
+
+
+def fingerprint(packages: tuple[str, ...] = HARNESS, deep: tuple[str, ...] = HARNESS) -> Fingerprint:
+    """Every global of the watched modules, every attribute of their classes, the
+    standard-library functions the instruments call, and what the functions of the `deep`
+    packages and the standard library's run (the test runner's are many, and only a patched
+    copy of them would change: the tests run in the judge)."""
     entries = []
     for module in _harness_modules(packages):
         namespace = vars(module)
@@ -82,7 +150,8 @@ def fingerprint(packages: tuple[str, ...] = HARNESS) -> Fingerprint:
         namespace = vars(module)
         entries.append((module.__name__, namespace, tuple((name, namespace.get(name)) for name in names)))
     entries += [_entry(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__) for cls in _STDLIB_CLASSES]
-    return Fingerprint(tuple(entries))
+    inner = [entry for entry in entries if entry[0].split(".")[0] in deep or not entry[0].startswith(packages)]
+    return Fingerprint(tuple(entries), _inner(inner))
 
 
 # What a child forked from the host is checked against: the host's fingerprint, taken before
@@ -94,8 +163,20 @@ _BASELINE: list[Fingerprint] = []
 
 
 def set_baseline(before: Fingerprint) -> None:
-    """Make (a copy of) `before` what forked children of this process are checked against."""
-    _BASELINE[:] = [Fingerprint(before.entries)]
+    """Make (a copy of) `before` what this process and its forked children are checked
+    against. Once per process: a second baseline (one re-taken after changing the harness)
+    leaves two, which `is_baseline` refuses."""
+    _BASELINE.append(Fingerprint(before.entries, before.functions))
+
+
+def spawned_baseline() -> None:
+    """In a spawned (or fork-server) child, before anything of the student's is unpickled: load
+    what the harness uses and take this process's baseline."""
+    import grader.harness.session  # noqa: F401 - everything a child's instruments use
+    import grader.sandbox.workers  # noqa: F401
+
+    if not _BASELINE:
+        set_baseline(fingerprint())
 
 
 def is_baseline(before: Fingerprint) -> bool:
@@ -110,9 +191,14 @@ def baseline() -> Fingerprint:
 
 
 def changed(before: Fingerprint) -> list[str]:
-    """What was replaced or removed since `before` (new names are fine: lazy imports add some)."""
+    """What was replaced or removed since `before` (new names are fine: lazy imports add some),
+    and which functions run other code, defaults or closure contents than they did."""
     found = []
     for owner, namespace, items in before.entries:
         get = namespace.get
         found += [f"{owner}.{key}" for key, value in items if get(key, _MISSING) is not value]
+    found += [label for label, function, (code, defaults, keywords, cells) in before.functions
+              if function.__code__ is not code or function.__defaults__ is not defaults
+              or ((keywords is not None or cells or code.co_kwonlyargcount)
+                  and _runs_other(function, (code, defaults, keywords, cells)))]
     return sorted(found)[:5]

@@ -279,3 +279,70 @@ def test_a_call_stopped_at_the_judges_deadline_is_not_blamed_for_joins_it_never_
         assert "never joined" not in failure.value.message
     finally:
         host.close()
+
+
+@pytest.mark.parametrize("edit", [
+    "guarded._pause.__code__ = (lambda seconds: None).__code__",
+    "runtime.Pauses.__init__.__defaults__ = (0.0, 0.0, 0.0, 0.0)",
+    "guarded.GuardedValue.value.fget.__code__ = (lambda self: 0).__code__",
+], ids=["code", "defaults", "property"])
+def test_a_host_that_edits_an_instrument_in_place_is_judged_as_interference(tmp_path: Path, edit: str) -> None:
+    # The function objects stay the same (identity unchanged): what they run is not.
+    host = host_for(tmp_path, f"""
+        from grader.harness import guarded, runtime
+
+        {edit}
+    """)
+    assert_import_is_judged_as_interference(host)
+
+
+def test_a_host_that_retakes_its_fingerprint_through_the_stack_is_judged_as_interference(tmp_path: Path) -> None:
+    # After its patch, the submission looks for the host's fingerprint in every object its
+    # frames reach and puts a fresh one (taken after the patch) in its place.
+    host = host_for(tmp_path, """
+        import sys
+        from grader.harness import guarded
+        from grader.sandbox import integrity
+
+        guarded._pause = lambda seconds: None
+        fresh = integrity.fingerprint()
+        frame = sys._getframe()
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                for name, attribute in list(getattr(value, "__dict__", {}).items()):
+                    if isinstance(attribute, integrity.Fingerprint):
+                        setattr(value, name, fresh)
+            frame = frame.f_back
+        integrity._BASELINE[:] = [fresh]
+    """)
+    assert_import_is_judged_as_interference(host)
+
+
+@pytest.mark.parametrize("method", [m for m in ("spawn", "forkserver") if m in __import__("multiprocessing").get_all_start_methods()])
+def test_a_child_that_patches_the_harness_at_import_is_judged_as_interference(tmp_path: Path, method: str) -> None:
+    # Only a spawned child imports the module again (to unpickle its target): its baseline
+    # must be taken before that import, or the patch becomes part of it.
+    host = host_for(tmp_path, """
+        import multiprocessing
+
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            from grader.harness import guarded
+
+            guarded._pause = lambda seconds: None
+
+        def work(counter, lock):
+            with lock:
+                counter.value += 1
+    """)
+    try:
+        harness = RemoteHarness(host, method, {})
+        counter, lock = harness.RawValue("i", 0), harness.Lock()
+        process = harness.Process(target=host.module("student").work, args=(counter, lock))
+        process.start()
+        process.join()
+        with pytest.raises(StudentFailure) as failure:
+            harness.check()
+        assert failure.value.concept == "interference"
+        assert "guarded._pause" in str(failure.value)
+    finally:
+        host.close()

@@ -86,3 +86,61 @@ def test_the_fingerprint_notices_a_replaced_method_of_the_harness() -> None:
     finally:
         guarded._Guarded._access = original
     assert integrity.changed(before) == []
+
+
+def _probe_module():
+    """A stand-in harness module (its name is under `grader.`, so it is watched) with a closure,
+    keyword defaults, a property and a cached function: every kind of in-place edit has a target."""
+    import functools
+    import types
+
+    module = types.ModuleType("grader._fingerprint_probe")
+    pause = 0.002
+
+    def widened(seconds=0.002, *, twice=False):
+        return pause
+
+    class Instrument:
+        @property
+        def value(self):
+            return 1
+
+        @staticmethod
+        def helper():
+            return 2
+
+    def pause_for(seconds):
+        return seconds
+
+    module.widened, module.pause_for, module.Instrument = widened, pause_for, Instrument
+    module.cached = functools.lru_cache(maxsize=4)(lambda path: path)
+    Instrument.__module__ = module.__name__
+    return module
+
+
+IN_PLACE_EDITS = {
+    "code": (lambda m: setattr(m.pause_for, "__code__", (lambda seconds: 0).__code__), "pause_for"),
+    "defaults": (lambda m: setattr(m.widened, "__defaults__", (0.0,)), "widened"),
+    "keyword defaults": (lambda m: m.widened.__kwdefaults__.update(twice=True), "widened"),
+    "closure": (lambda m: setattr(m.widened.__closure__[0], "cell_contents", 0.0), "widened"),
+    "property": (lambda m: setattr(m.Instrument.value.fget, "__code__", (lambda self: 0).__code__), "value.fget"),
+    "static method": (lambda m: setattr(m.Instrument.helper, "__code__", (lambda: 0).__code__), "helper"),
+    "cached function": (lambda m: setattr(m.cached.__wrapped__, "__code__", (lambda path: "x").__code__), "cached"),
+}
+
+
+@pytest.mark.parametrize("edit", IN_PLACE_EDITS, ids=list(IN_PLACE_EDITS))
+def test_the_fingerprint_notices_in_place_edits_of_a_function(edit: str) -> None:
+    import sys
+
+    module = _probe_module()
+    sys.modules[module.__name__] = module
+    try:
+        before = integrity.fingerprint()
+        assert integrity.changed(before) == []
+        change, label = IN_PLACE_EDITS[edit]
+        change(module)
+        assert any(label in name for name in integrity.changed(before)), integrity.changed(before)
+        assert integrity.changed(integrity.fingerprint()) == []  # the edited state is a new baseline
+    finally:
+        del sys.modules[module.__name__]

@@ -87,3 +87,18 @@ def take_in_order(balances, locks, first, second):
     balances[second] += 1
     locks[second].release()
     locks[first].release()
+
+
+def behind_the_instrument(counter, lock, times):
+    """One recorded write, then the rest straight into the shared memory (no record)."""
+    with lock:
+        counter.value = counter.value
+    for _ in range(times):
+        with lock:
+            counter._raw.value += 1
+
+
+def slices_and_reads(counts, lock, times):
+    """Whole-array reads and slice writes, unlocked: honest, if racy."""
+    for _ in range(times):
+        counts[:] = [value + 1 for value in counts[:]]
