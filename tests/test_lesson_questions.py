@@ -18,8 +18,8 @@ import pytest
 
 from grader.feedback import Site, StudentFailure
 from grader.harness.runtime import display_path
-from grader.judge.written_answers import WrittenAnswer, read_source, written_answers
 from grader.judge.checks import require
+from grader.judge.written_answers import WrittenAnswer, read_source, written_answers
 from grader.metadata import exercise_by_name
 
 MODULE = "lesson_questions"
