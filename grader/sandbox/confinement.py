@@ -138,6 +138,11 @@ def _reset_inherited_multiprocessing_state() -> None:
     for name in ("_forkserver_address", "_forkserver_alive_fd", "_forkserver_pid"):
         if server is not None and hasattr(server, name):
             setattr(server, name, None)
+    # The judge's own multiprocessing temporary directory (where a fork server's socket goes) is
+    # not the host's: under a private /tmp it does not even exist there.
+    from multiprocessing import process
+
+    process.current_process()._config.pop("tempdir", None)
 
 
 def confine_host(settings: SandboxSettings, keep_fds: set[int]) -> Confinement:
