@@ -10,6 +10,7 @@ the others reuse, is made once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): tests that run on one pytest-xdist worker")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     for item in items:
         if item.get_closest_marker("xdist_group") is None and any(
                 item.path == place or item.path.is_relative_to(place) for place in SHARED_SET_UP):
             item.add_marker(pytest.mark.xdist_group(item.path.relative_to(HERE).as_posix()))
+    return (yield)
