@@ -10,9 +10,9 @@
 Each test judges in its own pytest process; `-n 2` (pytest-xdist, README's Quick start) runs two
 at a time on this two-core machine, which also proves the verdicts hold on a loaded machine. The
 runs under another start method leave out the tests that pin their own start method and take
-their results from the run under the default one (selfcheck/pinned_start_method.py); with
-`--dist loadgroup`, a variant's runs share one worker (selfcheck/conftest.py), so that run is made
-once.
+their results from the run under the default one (selfcheck/pinned_start_method.py), made once
+per worker; a variant's runs are marked to share one worker (but see docs/benchmarks.md: with
+pytest 9.2 and xdist 3.8, `--dist loadgroup` does not group yet).
 """
 
 from __future__ import annotations
