@@ -32,6 +32,9 @@ FAMILIES = {
 }
 
 
+# The id of a test parametrized by start method (and runs), e.g. `test_x[spawn-1]`.
+PINNED_ID = re.compile(r"\[(?:fork|spawn|forkserver)-\d+\]$")
+
 LEAK_MARKERS = ("Traceback (most recent call last)", "ExceptionGroup", "FlakyFailure", "grader/harness/",
                 "grader/judge/", "grader/sandbox/", "site-packages/", "_pytest/")
 
@@ -43,6 +46,8 @@ class SuiteRun:
     returncode: int
     results: list[dict[str, object]] = field(default_factory=list)
     output: str = ""
+    # The tests the run collected (after any were left out), as the results name them.
+    collected: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[dict[str, object]]:
@@ -85,6 +90,20 @@ class SuiteRun:
         texts = [failures, *(str(r.get("message") or "") for r in self.failed)]
         return sorted({marker for marker in LEAK_MARKERS for text in texts if marker in text})
 
+    def with_pinned_from(self, default: SuiteRun) -> SuiteRun:
+        """This run (made with `-p selfcheck.pinned_start_method`) completed with the results of
+        the tests it left out, taken from `default`, the same suite's full run on the same target
+        under the default start method: those tests pin their own start method, so their
+        judgment is the same in both runs (see selfcheck/pinned_start_method.py)."""
+        left_out = [name for name in default.collected if name not in self.collected]
+        unpinned = [name for name in left_out if not PINNED_ID.search(name)]
+        if unpinned:
+            raise ValueError(f"tests left out that do not pin a start method: {unpinned}")
+        taken = [result for result in default.results if result["test"] in left_out]
+        failed = any(result.get("status") != "passed" for result in taken)
+        return SuiteRun(self.returncode or int(failed), self.results + taken, self.output,
+                        self.collected + left_out)
+
     def summary(self) -> str:
         lines = [f"exit {self.returncode}"]
         lines += [f"  {r['test']}: {r['status']} [{r.get('concept')}] {str(r.get('message'))[:160]}" for r in self.failed]
@@ -113,7 +132,8 @@ def run_suite(suites: list[str], target: Path, *extra: str, timeout: float = 600
         process.kill()
         output, _ = process.communicate()
     events = results.events()
-    return SuiteRun(process.returncode, [e for e in events if e.get("event") == "result"], output)
+    collected = [str(name) for e in events if e.get("event") == "collected" for name in e.get("tests", [])]
+    return SuiteRun(process.returncode, [e for e in events if e.get("event") == "result"], output, collected)
 
 
 @dataclass(frozen=True)

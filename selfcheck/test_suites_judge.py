@@ -7,14 +7,18 @@
 * the variants of each class of judging gap (rules, vacuous runs, split operations, property
   findings) get the same verdicts under every other start method too.
 
-Variants run two at a time (this machine has two cores), which also proves the verdicts hold
-on a loaded machine.
+Each test judges in its own pytest process; `-n 2` (pytest-xdist, README's Quick start) runs two
+at a time on this two-core machine, which also proves the verdicts hold on a loaded machine. The
+runs under another start method leave out the tests that pin their own start method and take
+their results from the run under the default one (selfcheck/pinned_start_method.py), made once
+per worker; a variant's runs are marked to share one worker (but see docs/benchmarks.md: with
+pytest 9.2 and xdist 3.8, `--dist loadgroup` does not group yet).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import pytest
 
@@ -24,11 +28,20 @@ from selfcheck.suite_runs import REPO, SuiteRun, Variant, load_variants, run_sui
 
 EXERCISES = load_exercises()
 GAPS = ("promise", "vacuous", "atomicity", "property", "construction", "timing")
-OTHER_START_METHODS = [method for method in multiprocessing.get_all_start_methods()
-                       if method != multiprocessing.get_context().get_start_method()]
+DEFAULT_START_METHOD = multiprocessing.get_context().get_start_method()
+OTHER_START_METHODS = [method for method in multiprocessing.get_all_start_methods() if method != DEFAULT_START_METHOD]
+# Under another start method, the tests that pin their own are left out and judged once.
+LEAVE_OUT_PINNED = ("-p", "selfcheck.pinned_start_method")
 SUITES = [exercise.test_file for exercise in EXERCISES]
 VARIANTS = load_variants()
 GAP_VARIANTS = [variant for variant in VARIANTS if variant.gap]
+
+
+def on_one_worker(variants: list[Variant]) -> list:
+    """The variants as parameters whose tests share a pytest-xdist worker per variant."""
+    return [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(v.id)) for v in variants]
+
+
 # Buggy variants that no child process's journal can show: caught by the static check, and in
 # the test's own process (a deposit that raises while holding the lock, called directly).
 # Their failures say that there is no timeline to show rather than draw one.
@@ -51,23 +64,41 @@ STUB_LESSONS = {
 
 
 @pytest.fixture(scope="session")
-def variant_runs(request: pytest.FixtureRequest) -> dict[str, SuiteRun]:
-    # Only the variants this session selected (`-k bank_account` judges one module's corpus).
-    chosen = [params["variant"] for params in selected(request, "test_variant_gets_the_verdict_it_deserves")]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip((v.id for v in chosen), pool.map(run_variant, chosen), strict=True))
+def default_run() -> Callable[[Variant], SuiteRun]:
+    """default_run(variant): the variant judged under the default start method, made once per
+    session (worker): its corpus test and its runs under the other start methods share it."""
+    runs: dict[str, SuiteRun] = {}
+
+    def run(variant: Variant) -> SuiteRun:
+        if variant.id not in runs:
+            runs[variant.id] = run_variant(variant)
+        return runs[variant.id]
+
+    return run
 
 
-def selected(request: pytest.FixtureRequest, test_name: str) -> list[dict]:
-    """The parameters of each case of `test_name` this session runs."""
-    return [item.callspec.params for item in request.session.items
-            if getattr(item, "originalname", "") == test_name]
+@pytest.fixture(scope="session")
+def solutions_run() -> Callable[[], SuiteRun]:
+    """solutions_run(): every suite on solutions/ under the default start method, made once."""
+    runs: list[SuiteRun] = []
+
+    def run() -> SuiteRun:
+        if not runs:
+            runs.append(run_suite(SUITES, REPO / "solutions"))
+        return runs[0]
+
+    return run
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.xdist_group("solutions")
 @pytest.mark.parametrize("start_method", multiprocessing.get_all_start_methods())
-def test_every_suite_passes_on_the_solutions(start_method: str) -> None:
-    run = run_suite(SUITES, REPO / "solutions", "--start-method", start_method)
+def test_every_suite_passes_on_the_solutions(solutions_run: Callable[[], SuiteRun], start_method: str) -> None:
+    if start_method == DEFAULT_START_METHOD:
+        run = solutions_run()
+    else:
+        run = run_suite(SUITES, REPO / "solutions", "--start-method", start_method, *LEAVE_OUT_PINNED)
+        run = run.with_pinned_from(solutions_run())
     assert run.returncode == 0 and run.results and not run.failed, run.summary()
 
 
@@ -96,11 +127,10 @@ def test_every_stub_fails_its_suite_with_the_diagnosis_it_teaches(exercise) -> N
     assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"
 
 
-# The whole corpus runs in the first variant test's setup (session fixture): allow for it.
-@pytest.mark.timeout(3600)
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
-def test_variant_gets_the_verdict_it_deserves(variant_runs: dict[str, SuiteRun], variant: Variant) -> None:
-    assert_verdict(variant, variant_runs[variant.id])
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("variant", on_one_worker(VARIANTS))
+def test_variant_gets_the_verdict_it_deserves(default_run: Callable[[Variant], SuiteRun], variant: Variant) -> None:
+    assert_verdict(variant, default_run(variant))
 
 
 def test_every_gap_class_has_buggy_and_correct_variants() -> None:
@@ -109,25 +139,17 @@ def test_every_gap_class_has_buggy_and_correct_variants() -> None:
         assert {v.expect for v in GAP_VARIANTS if v.gap == gap} == {"pass", "fail"}, gap
 
 
-@pytest.fixture(scope="session")
-def gap_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], SuiteRun]:
-    chosen = [(params["start_method"], params["variant"])
-              for params in selected(request, "test_gap_variant_gets_its_verdict_under_every_start_method")]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = pool.map(lambda chosen: run_variant(chosen[1], "--start-method", chosen[0]), chosen)
-        return {(method, variant.id): run for (method, variant), run in zip(chosen, runs, strict=True)}
-
-
 # The judging gaps of issue 10 (rules, work done without concurrent children, operations split
 # into separate holds, failures found by property tests) hold under the default start method
 # in the whole corpus above; here their variants are judged again under each other one.
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("start_method", OTHER_START_METHODS)
-@pytest.mark.parametrize("variant", GAP_VARIANTS, ids=lambda v: v.id)
+@pytest.mark.parametrize("variant", on_one_worker(GAP_VARIANTS))
 def test_gap_variant_gets_its_verdict_under_every_start_method(
-    gap_runs: dict[tuple[str, str], SuiteRun], start_method: str, variant: Variant
+    default_run: Callable[[Variant], SuiteRun], start_method: str, variant: Variant
 ) -> None:
-    assert_verdict(variant, gap_runs[(start_method, variant.id)])
+    run = run_variant(variant, "--start-method", start_method, *LEAVE_OUT_PINNED)
+    assert_verdict(variant, run.with_pinned_from(default_run(variant)))
 
 
 STRUCTURAL = ("no concurrency", "shared value", "missing join")
