@@ -1,34 +1,46 @@
-"""How the self-check spreads over pytest-xdist's workers (README's Quick start: `-n 2 --dist loadgroup`).
+"""How the self-check spreads over pytest-xdist's workers (README's Quick start: `-n 2`).
 
-Tests go to whichever worker is free, one by one, except where they share an expensive set-up:
-a file under selfcheck/release/ and the cheat corpus build releases, virtual environments and
-gradings in module- and session-scoped fixtures, so each such file runs on one worker and builds
-them once. The suite judging groups a variant's runs under every start method itself
-(`xdist_group` marks in test_suites_judge.py), so its run under the default start method, which
-the others reuse, is made once.
+Tests go to whichever worker is free, except where they share an expensive set-up: a file under
+selfcheck/release/ and the cheat corpus build releases, virtual environments and gradings in
+module- and session-scoped fixtures, so each such file runs on one worker and builds them once;
+and a variant's runs under every start method in test_suites_judge.py reuse its run under the
+default one, so they go to one worker too.
+
+The grouping is a scheduler of our own (xdist's `pytest_xdist_make_scheduler` hook), computed
+from test ids alone: xdist's `--dist loadgroup` marks a group by rewriting `item._nodeid`, which
+pytest 9.2 no longer reads, so its groups are silently ignored there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+import re
+from typing import Any
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
 # Files whose tests share module- or session-scoped set-up: one worker each.
-SHARED_SET_UP = [HERE / "release", HERE / "test_cheats.py"]
+SHARED_SET_UP = ("selfcheck/release/", "selfcheck/test_cheats.py")
+SUITES_JUDGE = "selfcheck/test_suites_judge.py::"
+START_METHOD = re.compile(r"(?:^|-)(?:fork|spawn|forkserver)(?=-|$)")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Declared here too, so that the marks mean nothing (and warn nothing) without xdist.
-    config.addinivalue_line("markers", "xdist_group(name): tests that run on one pytest-xdist worker")
+def work_unit(nodeid: str) -> str:
+    """The tests that must share a worker have the same unit; every other test is its own."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith(SHARED_SET_UP):
+        return path
+    if nodeid.startswith(SUITES_JUDGE) and nodeid.endswith("]"):  # one variant, or the solutions
+        judged = START_METHOD.sub("", nodeid[nodeid.index("[") + 1:-1]).strip("-")
+        return f"judged:{judged or 'solutions'}"
+    return nodeid
 
 
-@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and any(
-                item.path == place or item.path.is_relative_to(place) for place in SHARED_SET_UP):
-            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(HERE).as_posix()))
-    return (yield)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedSetUpScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return SharedSetUpScheduling(config, log)

@@ -11,8 +11,7 @@ Each test judges in its own pytest process; `-n 2` (pytest-xdist, README's Quick
 at a time on this two-core machine, which also proves the verdicts hold on a loaded machine. The
 runs under another start method leave out the tests that pin their own start method and take
 their results from the run under the default one (selfcheck/pinned_start_method.py), made once
-per worker; a variant's runs are marked to share one worker (but see docs/benchmarks.md: with
-pytest 9.2 and xdist 3.8, `--dist loadgroup` does not group yet).
+per worker; a variant's runs share one worker (selfcheck/conftest.py's scheduler).
 """
 
 from __future__ import annotations
@@ -38,8 +37,9 @@ GAP_VARIANTS = [variant for variant in VARIANTS if variant.gap]
 
 
 def on_one_worker(variants: list[Variant]) -> list:
-    """The variants as parameters whose tests share a pytest-xdist worker per variant."""
-    return [pytest.param(v, id=v.id, marks=pytest.mark.xdist_group(v.id)) for v in variants]
+    """The variants as parameters named by their ids, which put a variant's tests on one
+    pytest-xdist worker (selfcheck/conftest.py)."""
+    return [pytest.param(v, id=v.id) for v in variants]
 
 
 # Buggy variants that no child process's journal can show: caught by the static check, and in
@@ -91,7 +91,6 @@ def solutions_run() -> Callable[[], SuiteRun]:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.xdist_group("solutions")
 @pytest.mark.parametrize("start_method", multiprocessing.get_all_start_methods())
 def test_every_suite_passes_on_the_solutions(solutions_run: Callable[[], SuiteRun], start_method: str) -> None:
     if start_method == DEFAULT_START_METHOD:
