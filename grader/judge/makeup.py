@@ -11,6 +11,7 @@ under a trusted root. Anything else is interference and costs the exercise all i
 
 from __future__ import annotations
 
+import os
 import site
 import sys
 import sysconfig
@@ -26,34 +27,49 @@ GRADER_PACKAGE = Path(grader.__file__).resolve().parent
 MAKEUP_KEY = pytest.StashKey["MakeUp"]()
 
 
-def trusted_roots(tests_dir: Path) -> tuple[Path, ...]:
-    """The standard library, the environment's installed packages, the grader, the tests."""
+def _system_places() -> list[str]:
+    """The standard library and the environment's installed packages, as Python names them."""
     paths = sysconfig.get_paths()
     found = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
     try:
         found += site.getsitepackages()
     except AttributeError:  # an old virtualenv's site module
         pass
-    roots = [Path(p).resolve() for p in found if p]
+    return [p for p in found if p]
+
+
+def system_roots() -> tuple[Path, ...]:
+    """Where the system's own files lie (not resolved): no submission can write there, so a
+    link there is the system's (Debian's stdlib sitecustomize.py leads to /etc/python3.X/)."""
+    return tuple(dict.fromkeys(Path(os.path.abspath(p)) for p in _system_places()))
+
+
+def trusted_roots(tests_dir: Path) -> tuple[Path, ...]:
+    """The standard library, the environment's installed packages, the grader, the tests."""
+    roots = [Path(p).resolve() for p in _system_places()]
     return tuple(dict.fromkeys([*roots, GRADER_PACKAGE, Path(tests_dir).resolve()]))
 
 
 class MakeUp:
     """Remembers what was already found trusted, so each check looks only at what is new."""
 
-    def __init__(self, roots: Iterable[Path]) -> None:
+    def __init__(self, roots: Iterable[Path], system: Iterable[Path] | None = None) -> None:
         self.roots = tuple(roots)
+        self.system = tuple(system_roots() if system is None else system)
         self._seen: dict[str, bool] = {}
 
     def trusted(self, filename: str) -> bool:
         verdict = self._seen.get(filename)
         if verdict is None:
+            # A file is judged by where it leads, except that a link lying in the system's own
+            # places was put there by the system (the tests and the grader get no such pass).
             try:
-                path = Path(filename).resolve()
+                path, place = Path(filename).resolve(), Path(os.path.abspath(filename))
             except (OSError, RuntimeError, ValueError):
                 verdict = False
             else:
-                verdict = any(path.is_relative_to(root) for root in self.roots)
+                verdict = (any(path.is_relative_to(root) for root in self.roots)
+                           or any(place.is_relative_to(root) for root in self.system))
             self._seen[filename] = verdict
         return verdict
 

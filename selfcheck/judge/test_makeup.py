@@ -109,6 +109,15 @@ def test_trusted_places_are_the_stdlib_the_packages_the_grader_and_the_tests(
     # A link inside a trusted place to a file outside it is judged by where it leads.
     (tests / "link.py").symlink_to(tmp_path / "conftest.py")
     assert not makeup.trusted(str(tests / "link.py"))
+    # ...but a link the system put in its own places is the system's (Debian's Python 3.14 has
+    # /usr/lib/python3.14/sitecustomize.py -> /etc/python3.14/sitecustomize.py).
+    system = tmp_path / "stdlib"
+    system.mkdir()
+    (system / "sitecustomize.py").symlink_to(tmp_path / "etc-sitecustomize.py")
+    with_system = MakeUp(trusted_roots(tests), system=[system])
+    assert with_system.trusted(str(system / "sitecustomize.py"))
+    assert not with_system.trusted(str(tests / "link.py"))
+    assert not makeup.trusted(str(system / "sitecustomize.py"))
     stranger = types.ModuleType("stranger")
     stranger.__file__ = str(tmp_path / "stranger.py")
     foreign = makeup.foreign_files([stranger])
