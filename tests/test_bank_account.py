@@ -57,7 +57,7 @@ def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **
         for process in processes:
             process.join()
         harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
-        return harness.final(balance), list(results)
+        return harness.final(balance), harness.final(results)
 
 
 @pytest.mark.rule("B1")
@@ -76,8 +76,9 @@ def test_deposit_refuses_amounts_that_are_not_positive_whole_numbers(make_harnes
         wide = harness.RawValue("q", 0, name="balance")
         require_accepted(lambda a=amount, w=wide: mod.deposit(w, lock, a), f"deposit(balance=$0, lock, {amount!r})",
                          site=site_of(mod.deposit))
-        require(wide._raw.value == amount, f"deposit(balance=$0, lock, {amount!r}) left the balance at "
-                f"{wide._raw.value}.", site=site_of(mod.deposit))
+        held = harness.final(wide)
+        require(held == amount, f"deposit(balance=$0, lock, {amount!r}) left the balance at {held}.",
+                site=site_of(mod.deposit))
 
 
 @pytest.mark.rule("B2")
@@ -120,7 +121,7 @@ def test_withdraw_refuses_amounts_that_are_not_positive_whole_numbers(make_harne
                             site=site_of(mod.withdraw))
     for amount in AMOUNT.accepted:
         outcome = require_accepted(lambda a=amount: mod.withdraw(balance, lock, a),
-                                   f"withdraw(balance=${balance._raw.value}, lock, {amount!r})", site=site_of(mod.withdraw))
+                                   f"withdraw(balance=${harness.final(balance)}, lock, {amount!r})", site=site_of(mod.withdraw))
         require(outcome == (amount <= 100), f"withdraw(balance, lock, {amount!r}) returned {outcome!r}.",
                 site=site_of(mod.withdraw))
 

@@ -167,7 +167,7 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
         harness.check(**check)
         if journal is not None:
             journal.extend(harness.events())
-        return harness.final(balances), list(results)
+        return harness.final(balances), harness.final(results)
 
 
 @pytest.mark.rule("D4")

@@ -88,3 +88,24 @@ class HarnessStop(BaseException):
 
     A BaseException, so that a student's `except Exception:` cannot swallow it.
     """
+
+
+def self_deadlock_finding(name: str, first: Site | None, second: Site | None) -> Finding:
+    return Finding(
+        SELF_DEADLOCK,
+        f"This process asked for {name} at {second} while it was still holding it from {first}. "
+        "A Lock has no idea who holds it: the second acquire() would wait forever for a release "
+        "that only this same, now waiting, process could do. Make sure every acquire() is "
+        "matched by a release() before the next acquire().",
+        second,
+    )
+
+
+def foreign_release_finding(name: str, site: Site | None) -> Finding:
+    return Finding(
+        FOREIGN_RELEASE,
+        f"{name} was released at {site} by a process that was not holding it. Only the process "
+        "that acquired a lock should release it; otherwise another process's critical section "
+        "is opened up while it is still inside it.",
+        site,
+    )

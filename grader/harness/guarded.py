@@ -1,172 +1,160 @@
-"""Wrappers for `RawValue` and `RawArray` that check who touches them, and widen races.
+"""Stand-ins for `RawValue` and `RawArray` whose data lives in the run's referee.
 
-In child processes each read and write is journaled with the tracked locks the process
-holds, so the parent can apply Eraser's lockset rule per location. Accesses in the parent
-are checked differently: they are fine before the children start and after they are
-joined, and reported if they happen while children are still running.
-
-Every access also records the value read or written (a read with the time just before it
-read the memory), and each shared object its initial value, under an id of its own: from
-these the judge knows what the shared data holds after the run, and which value a read could
-have seen (`grader/judge/answer_evidence.py`).
+Every read and write is one operation sent to the referee, which holds the only copy of the
+data: it answers reads from it, stores writes in it (as the declared C type would: a C int
+wraps around), and journals each access under the caller's verified process id with the locks
+the referee itself knows it holds. So a value can change only through an operation the referee
+recorded, and the judge reads what the data holds from the referee, not from the student's
+processes. Values are checked here first, so a write the C type refuses raises the same error
+as a real `RawValue` would, in the student's process.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
+import ctypes
+import multiprocessing.sharedctypes
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from grader.harness.runtime import (
-    RunConfig,
-    caller_site,
-    emit,
-    in_child,
-    parent_harness,
-    process_state,
-    site_to_json,
-)
+from grader.harness.runtime import RunConfig, caller_site, parent_harness, site_to_json
+from grader.referee.client import ask
 
 
-class _Guarded:
-    def __init__(self, raw: Any, config: RunConfig, name: str) -> None:
-        self._raw = raw
-        self._config = config
-        self.name = name
-        self.uid = uuid.uuid4().hex[:12]
-        initial = [raw.value] if isinstance(self, GuardedValue) else list(raw)
-        emit(config, "shared", obj=self.uid, name=name, array=not isinstance(self, GuardedValue),
-             vals=[_plain(value) for value in initial])
-
-    def _access(self, op: str, location: str, value: Any = None, before: int | None = None) -> None:
-        config = self._config
-        site = caller_site(config, depth=3)
-        # `before`: a read's time just before it read the memory (its event is journaled after).
-        timing = {} if before is None else {"t0": before}
-        if not in_child(config):
-            harness = parent_harness(config)
-            if harness is not None:
-                harness._on_parent_access(op, location, site, obj=self.uid,  # type: ignore[attr-defined]
-                                          val=_plain(value), **timing)
-            return
-        state = process_state()
-        # Journaled even when locks are not checked: the judge's proof that the children did
-        # the work reads these too ("lockset": false keeps them out of the lockset rule).
-        emit(
-            config,
-            "access",
-            op=op,
-            loc=location,
-            held=[held.uid for held in state.held],
-            hold=state.holds_started if state.held else 0,
-            site=site_to_json(site),
-            val=_plain(value),
-            obj=self.uid,
-            **timing,
-            **({} if config.check_locks else {"lockset": False}),
-        )
-        if op == "write" and not state.held:
-            _pause(config.pauses.before_unlocked_write)
-
-    def _after_read(self) -> None:
-        if in_child(self._config):
-            pauses = self._config.pauses
-            _pause(pauses.after_locked_read if process_state().held else pauses.after_unlocked_read)
+def _ctype_of(typecode_or_type: Any) -> Any:
+    return multiprocessing.sharedctypes.typecode_to_type.get(typecode_or_type, typecode_or_type)
 
 
-def _plain(value: Any) -> Any:
-    """The value read or written, as the journal can hold it (the witness shows it)."""
-    return value if value is None or isinstance(value, (int, float, str)) else repr(value)
+def _code(ctype: Any) -> str:
+    """The C type as the referee names it (`c_int`); a type it does not hold is refused there."""
+    return getattr(ctype, "__name__", str(ctype))
 
 
 def _stored(ctype: Any, value: Any) -> Any:
-    """The value as the memory will hold it (a C int wraps around), so the judge compares like
-    with like. Raises for a value the type refuses, before anything is journaled."""
+    """The value as the memory will hold it; raises for a value the type refuses, as a real
+    shared value does, before anything is sent."""
     return ctype(value).value
 
 
-def _pause(seconds: float) -> None:
-    if seconds > 0:
-        time.sleep(seconds)
+def _wire(value: Any) -> Any:
+    return {"b": value.decode("latin-1")} if isinstance(value, bytes) else value
+
+
+def _unwire(value: Any) -> Any:
+    return value["b"].encode("latin-1") if isinstance(value, dict) else value
+
+
+class _Guarded:
+    _array = False
+
+    def __init__(self, config: RunConfig, name: str, ctype: Any, initial: list[Any] | None, size: int | None,
+                 *, uid: str | None = None, book: bool = False) -> None:
+        self._config = config
+        self.name = name
+        self._ctype = ctype
+        self._book = book
+        reply = ask(config.referee, "shared", code=_code(ctype), array=self._array, name=name, uid=uid, book=book,
+                    vals=None if initial is None else [_wire(v) for v in initial], size=size)
+        self.uid = str(reply["uid"])
+        self._size = size if initial is None else len(initial)
+
+    def _read(self, indices: list[int] | None) -> list[Any]:
+        site = caller_site(self._config, depth=2)
+        reply = ask(self._config.referee, "read", uid=self.uid, index=indices, site=site_to_json(site))
+        self._tell_parent()
+        return [_unwire(v) for v in reply["vals"]]
+
+    def _write(self, indices: list[int] | None, values: list[Any]) -> None:
+        site = caller_site(self._config, depth=2)
+        ask(self._config.referee, "write", uid=self.uid, index=indices, vals=[_wire(v) for v in values],
+            site=site_to_json(site))
+        self._tell_parent()
+
+    def _tell_parent(self) -> None:
+        """The run's parent touching shared data while children run opens their start gate."""
+        harness = parent_harness(self._config)
+        if harness is not None and not self._book:
+            harness._on_parent_access()  # type: ignore[attr-defined]
 
 
 class GuardedValue(_Guarded):
     """Same interface as `RawValue`: the number is in `.value`."""
 
+    def __init__(self, config: RunConfig, name: str, typecode_or_type: Any, *args: Any, uid: str | None = None) -> None:
+        ctype = _ctype_of(typecode_or_type)
+        initial = ctype(*args).value  # as `RawValue(typecode, *args)` makes it (raises as it does)
+        super().__init__(config, name, ctype, [initial], None, uid=uid)
+
     @property
     def value(self) -> Any:
-        before = time.monotonic_ns()
-        value = self._raw.value
-        self._access("read", self.name, value, before)
-        self._after_read()
-        return value
+        return self._read(None)[0]
 
     @value.setter
     def value(self, new: Any) -> None:
-        try:
-            stored = _stored(type(self._raw), new)
-        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
-            self._raw.value = new
-            stored = self._raw.value
-        self._access("write", self.name, stored)
-        self._raw.value = new
+        self._write(None, [_stored(self._ctype, new)])
 
     def __repr__(self) -> str:
-        return f"<GuardedValue {self.name}={self._raw.value!r}>"
+        return f"<GuardedValue {self.name}>"
 
 
 class GuardedArray(_Guarded):
     """Same interface as `RawArray`: indexing, slicing, `len` and iteration."""
 
+    _array = True
+
+    def __init__(self, config: RunConfig, name: str, typecode_or_type: Any, size_or_initializer: Any,
+                 *, uid: str | None = None, book: bool = False) -> None:
+        ctype = _ctype_of(typecode_or_type)
+        if isinstance(size_or_initializer, int):
+            ctypes.sizeof(ctype) * size_or_initializer  # noqa: B018 - a negative size raises as RawArray does
+            if size_or_initializer < 0:
+                raise ValueError("Array length must be >= 0")
+            super().__init__(config, name, ctype, None, size_or_initializer, uid=uid, book=book)
+        else:
+            initial = list((ctype * len(size_or_initializer))(*size_or_initializer))
+            super().__init__(config, name, ctype, initial, None, uid=uid, book=book)
+
     def __len__(self) -> int:
-        return len(self._raw)
+        return int(self._size or 0)
 
     def _indices(self, key: int | slice) -> list[int]:
         if isinstance(key, slice):
-            return list(range(*key.indices(len(self._raw))))
-        index = key + len(self._raw) if key < 0 else key
-        if not 0 <= index < len(self._raw):
+            return list(range(*key.indices(len(self))))
+        index = key.__index__()
+        index = index + len(self) if index < 0 else index
+        if not 0 <= index < len(self):
             raise IndexError("invalid index")
         return [index]
 
     def __getitem__(self, key: int | slice) -> Any:
-        before = time.monotonic_ns()
-        value = self._raw[key]
-        values = value if isinstance(key, slice) else [value]
-        for index, item in zip(self._indices(key), values, strict=False):
-            self._access("read", f"{self.name}[{index}]", item, before)
-        self._after_read()
-        return value
+        values = self._read(self._indices(key))
+        if isinstance(key, slice):
+            return bytes(values) if self._ctype is ctypes.c_char else values
+        return values[0]
 
     def __setitem__(self, key: int | slice, new: Any) -> None:
-        items = list(new) if isinstance(key, slice) else [new]
         indices = self._indices(key)
-        try:
-            if len(items) != len(indices):
-                raise ValueError("the slice and the values differ in length")
-            stored = [_stored(self._raw._type_, item) for item in items]
-        except Exception:  # noqa: BLE001 - refused: the real write raises it, and no write is journaled
-            self._raw[key] = items if isinstance(key, slice) else new
-            stored = [self._raw[index] for index in indices]
-        for index, item in zip(indices, stored, strict=False):
-            self._access("write", f"{self.name}[{index}]", item)
-        self._raw[key] = items if isinstance(key, slice) else new
+        items = list(new) if isinstance(key, slice) else [new]
+        if len(items) != len(indices):
+            raise ValueError("Can only assign sequence of same size")
+        if self._ctype is ctypes.c_char and isinstance(key, slice):
+            items = [bytes([item]) if isinstance(item, int) else item for item in items]
+        self._write(indices, [_stored(self._ctype, item) for item in items])
 
     def __iter__(self) -> Iterator[Any]:
-        for index in range(len(self._raw)):
+        for index in range(len(self)):
             yield self[index]
 
     def __repr__(self) -> str:
-        return f"<GuardedArray {self.name}={list(self._raw)!r}>"
+        return f"<GuardedArray {self.name}>"
 
 
 class _OwnLock:
-    """What `Value` and `Array` made with a lock add to the raw object: that lock, taken around
-    each single read and write (as multiprocessing's synchronized wrappers do), and handed out by
-    `get_lock()` so the student can hold it over a whole update."""
+    """What `Value` and `Array` made with a lock add: that lock, taken around each single read
+    and write (as multiprocessing's synchronized wrappers do), and handed out by `get_lock()` so
+    the student can hold it over a whole update."""
 
     _lock: Any
+    _config: RunConfig
 
     def get_lock(self) -> Any:
         return self._lock
@@ -186,63 +174,44 @@ class _OwnLock:
     def __exit__(self, *exc: object) -> None:
         self._lock.__exit__(*exc)
 
-    def _locked_read(self, read: Callable[[], Any]) -> Any:
-        """One read in its own hold of the lock; the pause after it is the one for a value read
-        outside any hold when that was the only lock held, since a write made from it later is
-        a separate hold (`counter.value += 1` on a synchronized value loses updates)."""
-        self._lock._acquire(True, None, caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+    def _locked(self, action: Callable[[], Any]) -> Any:
+        """One read or write in its own hold of the lock (`counter.value += 1` on a synchronized
+        value is two holds, and loses updates)."""
+        site = caller_site(self._config, depth=2)
+        self._lock._acquire(True, None, site)
         try:
-            value = read()
+            return action()
         finally:
-            self._lock._release(caller_site(self._config, depth=3))  # type: ignore[attr-defined]
-        self._after_read()  # type: ignore[attr-defined]
-        return value
-
-    def _locked_write(self, write: Callable[[], None]) -> None:
-        self._lock._acquire(True, None, caller_site(self._config, depth=3))  # type: ignore[attr-defined]
-        try:
-            write()
-        finally:
-            self._lock._release(caller_site(self._config, depth=3))  # type: ignore[attr-defined]
+            self._lock._release(site)
 
 
 class SynchronizedValue(_OwnLock, GuardedValue):
     """`Value(typecode, x)` with its lock: each `.value` read or write holds it."""
 
-    def __init__(self, raw: Any, config: RunConfig, name: str, lock: Any) -> None:
-        super().__init__(raw, config, name)
+    def __init__(self, config: RunConfig, name: str, lock: Any, typecode_or_type: Any, *args: Any) -> None:
+        super().__init__(config, name, typecode_or_type, *args)
         self._lock = lock
 
     @property
     def value(self) -> Any:
-        return self._locked_read(self._read_value)
+        return self._locked(lambda: self._read(None)[0])
 
     @value.setter
     def value(self, new: Any) -> None:
-        self._locked_write(lambda: GuardedValue.value.fset(self, new))  # type: ignore[attr-defined]
-
-    def _read_value(self) -> Any:
-        value = self._raw.value
-        self._access("read", self.name, value)
-        return value
+        stored = _stored(self._ctype, new)
+        self._locked(lambda: self._write(None, [stored]))
 
 
 class SynchronizedArray(_OwnLock, GuardedArray):
     """`Array(typecode, size)` with its lock: each item read or write holds it."""
 
-    def __init__(self, raw: Any, config: RunConfig, name: str, lock: Any) -> None:
-        super().__init__(raw, config, name)
+    def __init__(self, config: RunConfig, name: str, lock: Any, typecode_or_type: Any,
+                 size_or_initializer: Any) -> None:
+        super().__init__(config, name, typecode_or_type, size_or_initializer)
         self._lock = lock
 
     def __getitem__(self, key: int | slice) -> Any:
-        return self._locked_read(lambda: self._read_items(key))
+        return self._locked(lambda: GuardedArray.__getitem__(self, key))
 
     def __setitem__(self, key: int | slice, new: Any) -> None:
-        self._locked_write(lambda: GuardedArray.__setitem__(self, key, new))
-
-    def _read_items(self, key: int | slice) -> Any:
-        value = self._raw[key]
-        values = value if isinstance(key, slice) else [value]
-        for index, item in zip(self._indices(key), values, strict=False):
-            self._access("read", f"{self.name}[{index}]", item)
-        return value
+        self._locked(lambda: GuardedArray.__setitem__(self, key, new))

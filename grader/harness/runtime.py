@@ -1,23 +1,22 @@
-"""What every process of a checked run knows: the run's settings, its journal, its held locks.
+"""What every process of a checked run knows: the run's settings and where its referee is.
 
 The settings travel to child processes inside the pickled lock, value and process objects, so
-spawn and forkserver children know them as fork children do. The per-process state (which
-tracked locks this process holds right now) is rebuilt whenever the process id changes, so a
-forked child never inherits its parent's holdings.
+spawn and forkserver children know them as fork children do. Which locks a process holds, and
+what the shared data holds, only the referee knows (`grader/referee/`). The per-process state
+(objects kept alive, the harness's fingerprint) is rebuilt whenever the process id changes.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from grader.feedback import Site
+from grader.referee.client import ask
 
 HARNESS_DIR = str(Path(__file__).resolve().parent)
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -25,21 +24,24 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 @dataclass(frozen=True)
 class Pauses:
-    """Race amplification: short sleeps in child processes that widen every race window.
+    """Schedule control, applied by the referee (`grader/referee/server.py`): how long it may hold
+    back an answer so that the processes interleave where a race would hurt.
 
-    An unprotected read-modify-write then loses updates in nearly every run, while code that
-    holds the right lock still gives exact results (the pause happens inside its critical
-    section, or after its release, where no other process can interfere with its data).
+    An unprotected read-modify-write then loses an update in the first run, while code that holds
+    the right lock still gives exact results (no other process can touch its data in between).
     """
 
-    after_unlocked_read: float = 0.002
-    before_unlocked_write: float = 0.002
-    after_locked_read: float = 0.0002
+    # A child's read made while it holds no lock: answered once another process touches the location.
+    after_unlocked_read: float = 0.05
+    # The release ending a hold that read data it did not write: answered once another process
+    # touches that data (a check-then-act split over two holds).
+    after_locked_read: float = 0.02
+    # Every other release by a child that leaves it holding nothing.
     after_release: float = 0.0
 
     @classmethod
     def none(cls) -> Pauses:
-        return cls(0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,11 @@ class RunConfig:
     """Settings shared by every process of one checked run (picklable)."""
 
     run_id: str
-    journal_dir: str
+    journal_dir: str  # the children's stack dumps (the journal itself is the referee's)
+    referee: str  # the referee's address: every operation and record goes there
     parent_pid: int
     start_method: str
     student_dirs: tuple[str, ...]
-    check_locks: bool = True
-    pauses: Pauses = field(default_factory=Pauses)
     use_gate: bool = True
     gate_timeout: float = 2.0
     hard_deadline: float = 0.0  # time.time() after which a child ends itself, whatever it does
@@ -64,21 +65,8 @@ class RunConfig:
 
 
 @dataclass
-class Held:
-    """One tracked lock held by this process: which lock and where it was acquired."""
-
-    uid: str
-    name: str
-    site: Site | None
-    hold: int  # number of the outermost hold this acquire belongs to
-
-
-@dataclass
 class ProcessState:
     pid: int
-    held: list[Held] = field(default_factory=list)
-    holds_started: int = 0
-    journals: dict[str, Journal] = field(default_factory=dict)
     keep: list[object] = field(default_factory=list)  # objects that must outlive this call
     fingerprint: object = None  # the harness as this process started (grader.sandbox.integrity)
 
@@ -103,43 +91,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_parent_state)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-
-class Journal:
-    """Appends one JSON line per event to this process's own file in the run's journal.
-
-    One file per process and one `os.write` per line keep events whole without any locking
-    of our own; the parent reads all files and merges them by their monotonic timestamps.
-    """
-
-    def __init__(self, directory: str) -> None:
-        self.pid = os.getpid()
-        self.path = os.path.join(directory, f"{self.pid}.jsonl")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(self.path, flags, 0o644)
-
-    def emit(self, kind: str, **fields: object) -> None:
-        record = {"k": kind, "pid": self.pid, "t": time.monotonic_ns(), **fields}
-        os.write(self._fd, (_ENCODER.encode(record) + "\n").encode())
-
-    def close(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
-
-
-def journal_for(config: RunConfig) -> Journal:
-    state = process_state()
-    journal = state.journals.get(config.journal_dir)
-    if journal is None:
-        journal = state.journals[config.journal_dir] = Journal(config.journal_dir)
-    return journal
-
-
 def emit(config: RunConfig, kind: str, **fields: object) -> None:
-    journal_for(config).emit(kind, **fields)
+    """Add a record of this process's to the run's journal, through the referee (which takes
+    only the kinds and fields a process may report, under its verified process id)."""
+    ask(config.referee, "note", kind=kind, fields=fields)
 
 
 @functools.lru_cache(maxsize=256)

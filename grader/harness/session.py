@@ -9,9 +9,9 @@ is stuck, and afterwards turns the journal into findings. Nothing it starts outl
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import multiprocessing
-import multiprocessing.sharedctypes
 import os
 import shutil
 import signal
@@ -33,7 +33,6 @@ from grader.harness.findings import (
     most_telling,
 )
 from grader.harness.guarded import GuardedArray, GuardedValue
-from grader.harness.observer import observe_total
 from grader.harness.runtime import (
     PARENT_HARNESSES,
     Pauses,
@@ -45,6 +44,9 @@ from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
 from grader.harness.witness import remember_run
+from grader.referee.client import ask, forget
+from grader.referee.launch import RefereeAddress, RefereeProcess
+from grader.referee.server import RefereeSettings
 
 POLL_SECONDS = 0.05
 
@@ -87,23 +89,32 @@ class Harness:
         child_delays: tuple[float, float] = (0.0, 0.0),
         journal_dir: str | None = None,
         private_fds: tuple[int, ...] = (),
+        referee: RefereeAddress | None = None,
     ) -> None:
         self.ctx = multiprocessing.get_context(start_method)
         self.start_method = self.ctx.get_start_method()
-        # A journal directory given by the judge is the judge's to read and remove.
+        # A directory given by the judge (for the children's stack dumps) is the judge's to remove.
         self._own_journal = journal_dir is None
         self.journal_dir = journal_dir if journal_dir is not None else tempfile.mkdtemp(prefix="mp-harness-")
+        # The judge starts the referee of a run in a student host and passes its address; the
+        # harness's own tests run it here, and start it themselves.
+        self._referee: RefereeProcess | None = None
+        if referee is None:
+            settings = functools.partial(_settings, os.getpid(), self.start_method, check_locks,
+                                         pauses if pauses is not None else Pauses())
+            self._referee = RefereeProcess(settings)
+            referee = self._referee.where
+        self.referee = referee
         self.deadline = deadline
         self.require_concurrency = require_concurrency
         self.require_join = require_join
         self.config = RunConfig(
             run_id=uuid.uuid4().hex,
             journal_dir=self.journal_dir,
+            referee=referee.address,
             parent_pid=os.getpid(),
             start_method=self.start_method,
             student_dirs=tuple(str(Path(d).resolve()) for d in student_dirs),
-            check_locks=check_locks,
-            pauses=pauses if pauses is not None else Pauses(),
             use_gate=use_gate,
             hard_deadline=time.time() + deadline * 3 + 30,
             private_fds=tuple(private_fds),
@@ -113,34 +124,44 @@ class Harness:
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None
         self._arrived = 0
         self._children: list[_Child] = []
-        self._reader = JournalReader(self.journal_dir)
+        self._reader = JournalReader(referee.journal_dir)
         self._table = LockTable()
         self._suspect_cycle: list[int] | None = None
         self._abort: Finding | None = None
         self._restorers: list[Callable[[], None]] = []
         self._keep: list[object] = []
         self._substituted: list[str] = []
-        self._observers: list[tuple[Any, Any]] = []
         self._first_start: float | None = None
         self._closed = False
         self.factories = Factories(self.config, self.Process)
         PARENT_HARNESSES[self.config.run_id] = self
-        emit(self.config, "harness", method=self.start_method)
 
     # -- instruments for tests ---------------------------------------------------------
-    def Lock(self, name: str = "lock") -> TrackedLock:  # noqa: N802 - mirrors multiprocessing
-        return TrackedLock(self.ctx, self.config, f"`{name}`")
+    # `uid`: the judge names what it makes, so it can ask the referee about it later.
+    def Lock(self, name: str = "lock", uid: str | None = None) -> TrackedLock:  # noqa: N802 - mirrors multiprocessing
+        return TrackedLock(self.config, f"`{name}`", uid)
 
-    def RawValue(self, typecode: Any, value: Any = 0, name: str = "counter") -> GuardedValue:  # noqa: N802
-        return GuardedValue(multiprocessing.sharedctypes.RawValue(typecode, value), self.config, name)
+    def RawValue(self, typecode: Any, value: Any = 0, name: str = "counter",  # noqa: N802
+                 uid: str | None = None) -> GuardedValue:
+        return GuardedValue(self.config, name, typecode, value, uid=uid)
 
-    def RawArray(self, typecode: Any, size_or_initializer: Any, name: str = "counts") -> GuardedArray:  # noqa: N802
-        raw = multiprocessing.sharedctypes.RawArray(typecode, size_or_initializer)
-        return GuardedArray(raw, self.config, name)
+    def RawArray(self, typecode: Any, size_or_initializer: Any, name: str = "counts",  # noqa: N802
+                 uid: str | None = None) -> GuardedArray:
+        return GuardedArray(self.config, name, typecode, size_or_initializer, uid=uid)
 
-    def ResultArray(self, size: int) -> Any:  # noqa: N802
-        """A plain shared int array (no instruments), -1 everywhere: the suites' bookkeeping."""
-        return multiprocessing.sharedctypes.RawArray("i", [-1] * size)
+    def ResultArray(self, size: int, uid: str | None = None) -> GuardedArray:  # noqa: N802
+        """An int array, -1 everywhere, for the suites' own bookkeeping (what each call returned):
+        held by the referee, but no evidence of the student's work (never journaled)."""
+        return GuardedArray(self.config, "results", "i", [-1] * size, uid=uid, book=True)
+
+    def final(self, shared: GuardedValue | GuardedArray) -> Any:
+        """What a shared value (its number) or array (a list) holds now, by the referee."""
+        if self._referee is None:
+            raise RuntimeError("the referee of this run is the judge's: ask it there")
+        values = self._referee.values(shared.uid)
+        if values is None:
+            raise RuntimeError(f"the referee holds no {shared.name}")
+        return values if isinstance(shared, GuardedArray) else values[0]
 
     def Process(self, group: None = None, target: Callable[..., Any] | None = None, name: str | None = None,  # noqa: N802
                 args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *, daemon: bool | None = None) -> Any:
@@ -153,28 +174,9 @@ class Harness:
         return process
 
     def observe_total(self, values: GuardedArray, locks: list[TrackedLock], what: str) -> None:
-        """Watch, while the run goes on, that the sum of `values` stays what it is now (taken
-        under all `locks`, in index order, as a correct program would)."""
-        stop = self.ctx.Event()
-        raw_locks = [lock._lock for lock in locks]
-        locations = [f"{values.name}[{i}]" for i in range(len(values))]
-        observer = self.ctx.Process(
-            target=observe_total,
-            args=(self.config, values._raw, raw_locks, sum(values._raw), what, locations, stop),
-            daemon=True,
-        )
-        self._keep.append((raw_locks, values))
-        observer.start()
-        self._observers.append((observer, stop))
-
-    def _stop_observers(self) -> None:
-        for observer, stop in self._observers:
-            stop.set()
-            observer.join(2.0)
-            if observer.exitcode is None:
-                observer.kill()
-                observer.join(2.0)
-        self._observers.clear()
+        """Have the referee check, at every moment none of `locks` is held, that the sum of
+        `values` is what it is now: a correct program never shows a total half-way changed."""
+        ask(self.config.referee, "observe", uid=values.uid, locks=[lock.uid for lock in locks], what=what)
 
     def substitute(self, module: types.ModuleType) -> types.ModuleType:
         """Make the module's own Lock/RawValue/RawArray/Process calls create instruments."""
@@ -203,10 +205,9 @@ class Harness:
             child.joined_at = child.joined_t = None
             emit(self.config, "join_gave_up", child=process.pid, site=site_to_json(site), timeout=timeout)
 
-    def _on_parent_access(self, op: str, location: str, site: Site | None, **fields: object) -> None:
-        """The parent touched a shared value: journaled (with the object's id and the value),
-        and judged against start/join/exit."""
-        emit(self.config, "parent_access", op=op, loc=location, site=site_to_json(site), **fields)
+    def _on_parent_access(self) -> None:
+        """The parent touched a shared value (the referee journals it): children still waiting at
+        the start gate are let go, since the parent is not waiting for them."""
         if any(c.joined_t is None and c.process.exitcode is None for c in self._children):
             self._open_gate()
 
@@ -305,7 +306,6 @@ class Harness:
         raise self._first_failure() or finding.failure()
 
     def _kill_all(self) -> None:
-        self._stop_observers()
         for child in self._children:
             process = child.process
             if process.exitcode is None and process.pid is not None:
@@ -382,6 +382,9 @@ class Harness:
         for restore in reversed(self._restorers):
             restore()
         PARENT_HARNESSES.pop(self.config.run_id, None)
+        forget(self.config.referee)
+        if self._referee is not None:
+            self._referee.remove()
         self._gate = self._arrivals = None
         self._children.clear()
         self._keep.clear()
@@ -396,3 +399,7 @@ class Harness:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+
+def _settings(root_pid: int, start_method: str, check_locks: bool, pauses: Pauses, directory: str) -> RefereeSettings:
+    return RefereeSettings(root_pid, directory, start_method, check_locks, pauses)

@@ -59,33 +59,33 @@ class Factories:
         self.made = 0  # shared values and arrays created through these factories
 
     def Lock(self, *, ctx: Any = None) -> TrackedLock:  # noqa: N802 - mirrors multiprocessing.Lock
-        return TrackedLock(self.ctx, self.config, _creation_name(self.config, "lock"))
+        return TrackedLock(self.config, _creation_name(self.config, "lock"))
 
     def RLock(self, *, ctx: Any = None) -> TrackedRLock:  # noqa: N802
-        return TrackedRLock(self.ctx, self.config, _creation_name(self.config, "reentrant lock"))
+        return TrackedRLock(self.config, _creation_name(self.config, "reentrant lock"))
 
     def RawValue(self, typecode_or_type: Any, *args: Any) -> GuardedValue:  # noqa: N802
-        raw = _REAL_SHARED["RawValue"](typecode_or_type, *args)
-        return GuardedValue(raw, self.config, self._made("RawValue", "shared value"))
+        return GuardedValue(self.config, self._made("RawValue", "shared value"), typecode_or_type, *args)
 
     def RawArray(self, typecode_or_type: Any, size_or_initializer: Any) -> GuardedArray:  # noqa: N802
-        raw = _REAL_SHARED["RawArray"](typecode_or_type, size_or_initializer)
-        return GuardedArray(raw, self.config, self._made("RawArray", "shared array"))
+        return GuardedArray(self.config, self._made("RawArray", "shared array"), typecode_or_type, size_or_initializer)
 
     def Value(self, typecode_or_type: Any, *args: Any, lock: Any = True, ctx: Any = None) -> GuardedValue:  # noqa: N802
         """`lock=False` is a `RawValue`; otherwise the value comes with a lock of its own (or
         the one given), which each read and write takes, and `get_lock()` hands out."""
-        raw = _REAL_SHARED["RawValue"](typecode_or_type, *args)
         name = self._made("Value", "shared value")
         own = self._own_lock(lock, name)
-        return GuardedValue(raw, self.config, name) if own is None else SynchronizedValue(raw, self.config, name, own)
+        if own is None:
+            return GuardedValue(self.config, name, typecode_or_type, *args)
+        return SynchronizedValue(self.config, name, own, typecode_or_type, *args)
 
     def Array(self, typecode_or_type: Any, size_or_initializer: Any, *, lock: Any = True,  # noqa: N802
               ctx: Any = None) -> GuardedArray:
-        raw = _REAL_SHARED["RawArray"](typecode_or_type, size_or_initializer)
         name = self._made("Array", "shared array")
         own = self._own_lock(lock, name)
-        return GuardedArray(raw, self.config, name) if own is None else SynchronizedArray(raw, self.config, name, own)
+        if own is None:
+            return GuardedArray(self.config, name, typecode_or_type, size_or_initializer)
+        return SynchronizedArray(self.config, name, own, typecode_or_type, size_or_initializer)
 
     def _made(self, what: str, noun: str) -> str:
         name = _creation_name(self.config, noun)
@@ -97,7 +97,7 @@ class Factories:
         if lock is False:
             return None
         if lock is True or lock is None:
-            return TrackedRLock(self.ctx, self.config, f"the lock of `{name}`")
+            return TrackedRLock(self.config, f"the lock of `{name}`")
         if hasattr(lock, "acquire") and hasattr(lock, "release"):
             return lock
         raise AttributeError(f"{lock!r} has no method 'acquire'")

@@ -110,14 +110,9 @@ class _SupervisedMixin:
             code = 1
             _journal_crash(config, error)
         finally:
-            state = process_state()
-            emit(
-                config,
-                "exit",
-                code=code,
-                held=[[h.uid, h.name, site_to_json(h.site)] for h in state.held],
-                tampered=integrity.changed(state.fingerprint) if state.fingerprint else [],
-            )
+            state = process_state()  # the locks it still holds, the referee adds itself
+            fingerprint = state.fingerprint
+            emit(config, "exit", code=code, tampered=integrity.changed(fingerprint) if fingerprint else [])
         if code:
             raise SystemExit(code)
 

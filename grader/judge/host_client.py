@@ -104,6 +104,10 @@ class HostClient:
         self.target_dir = target_dir
         self.call_timeout = call_timeout
         self.sandbox_dir = tempfile.mkdtemp(prefix="mp-sandbox-")
+        # The referees of this host's runs live here: the host can read it and reach their
+        # sockets, but not write to it (it is the judge's, and only readable by others).
+        self.referee_base = tempfile.mkdtemp(prefix="mp-referees-")
+        os.chmod(self.referee_base, 0o755)
         self.process: Any = None
         self.connection: Any = None
         self.confinement: dict[str, Any] = {}
@@ -131,7 +135,7 @@ class HostClient:
         settings = SandboxSettings(
             sandbox_dir=self.sandbox_dir,
             target_dir=str(self.target_dir),
-            readable=(str(self.target_dir), GRADER_HOME, os.path.dirname(os.__file__)),
+            readable=(str(self.target_dir), GRADER_HOME, os.path.dirname(os.__file__), self.referee_base),
         )
         self.process = ctx.Process(target=serve, args=(theirs, settings), name="student-host")
         self.process.start()
@@ -158,6 +162,7 @@ class HostClient:
             _LIVE_HOSTS.discard(self.process.pid)
             self.process = None
         shutil.rmtree(self.sandbox_dir, ignore_errors=True)
+        shutil.rmtree(self.referee_base, ignore_errors=True)
 
     # -- requests --------------------------------------------------------------------------
     def request(self, *message: Any, timeout: float | None = None) -> dict[str, Any]:

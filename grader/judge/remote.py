@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import multiprocessing
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +31,14 @@ from grader.harness.analysis import (
     tamper_findings,
 )
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
-from grader.harness.runtime import display_path, site_from_json
+from grader.harness.runtime import Pauses, display_path, site_from_json
 from grader.harness.witness import remember_run
-from grader.judge.answer_evidence import (
-    answer_findings,
-    history,
-    memory_finding,
-    unrecorded_change_findings,
-)
+from grader.judge.answer_evidence import answer_findings, history
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.processes import is_running
+from grader.referee.launch import RefereeProcess
+from grader.referee.server import RefereeSettings
 from grader.sandbox.wire import ProtocolError, decode_value
 
 _EXCEPTIONS = {
@@ -309,27 +309,47 @@ class RemoteHarness:
         self.host = host
         self.require_concurrency = bool(options.get("require_concurrency", True))
         self.require_join = bool(options.get("require_join", True))
-        self.journal_dir = host.client.journal_dir()
-        self._reader = JournalReader(self.journal_dir)
-        self._ref = host.ask("make a harness", "harness", self.journal_dir, start_method, options)
+        self.journal_dir = host.client.journal_dir()  # the children's stack dumps
+        # The run's referee is the judge's child: it holds the run's data and locks and writes the
+        # journal read here. The host is only told where it is.
+        host.client.start()
+        method = multiprocessing.get_context(start_method).get_start_method()
+        settings = RefereeSettings(host.client.process.pid, "", method, bool(options.get("check_locks", True)),
+                                   options.get("pauses") or Pauses())
+        self._referee = RefereeProcess(lambda directory: replace(settings, journal_dir=directory),
+                                       base_dir=host.client.referee_base)
+        self._reader = JournalReader(self._referee.directory)
+        try:
+            self._ref = host.ask("make a harness", "harness", self.journal_dir, start_method,
+                                 {**options, "referee": self._referee.where})
+        except BaseException:
+            self._referee.remove()
+            raise
         host.harnesses.append(self)
         self._closed = False
         self.substituted = False
         self.answers: list[tuple[str, Any, int, int]] = []  # (call, returned value, start, end)
 
-    # The instruments and substitution are the host harness's own methods.
+    # The instruments and substitution are the host harness's own methods; the judge names the
+    # objects it has made, so that it asks the referee, never the host, what they hold.
     def Lock(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - mirrors multiprocessing
-        return self._ref.Lock(*args, **kwargs)
+        return self._named(self._ref.Lock, False, *args, **kwargs)
 
     def RawValue(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._ref.RawValue(*args, **kwargs)
+        return self._named(self._ref.RawValue, False, *args, **kwargs)
 
     def RawArray(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._ref.RawArray(*args, **kwargs)
+        return self._named(self._ref.RawArray, True, *args, **kwargs)
 
     def ResultArray(self, size: int) -> Any:  # noqa: N802
-        """A plain shared int array (no instruments) for the suites' own bookkeeping."""
-        return self._ref.ResultArray(size)
+        """An int array for the suites' own bookkeeping (what each call returned), -1 everywhere."""
+        return self._named(self._ref.ResultArray, True, size)
+
+    def _named(self, make: Any, array: bool, *args: Any, **kwargs: Any) -> Any:
+        uid = secrets.token_hex(8)
+        made = make(*args, uid=uid, **kwargs)
+        made.__dict__["_judge_uid"] = (uid, array)
+        return made
 
     def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
         return self._ref.Process(*args, **kwargs)
@@ -340,7 +360,7 @@ class RemoteHarness:
         return module
 
     def observe_total(self, values: Any, locks: Any, what: str) -> None:
-        """Have an observer check, while the run goes on, that the sum of `values` holds."""
+        """Have the referee check, while the run goes on, that the sum of `values` holds."""
         self._ref.observe_total(values, locks, what)
 
     # -- the judge's verdict ---------------------------------------------------------------
@@ -355,8 +375,7 @@ class RemoteHarness:
     def findings(self, *, settle: bool = True, finished: bool = True) -> list[Finding]:
         events, late = self._settled_events() if settle else (self.events(), [])
         return (run_findings(events, require_concurrency=self.require_concurrency,
-                             require_join=self.require_join and finished) + atomicity_findings(events)
-                + unrecorded_change_findings(events) + late)
+                             require_join=self.require_join and finished) + atomicity_findings(events) + late)
 
     def require_processes(self, expected: int, what: str, *, work: bool = True, site: Site | None = None) -> None:
         """Fail unless the journal shows `expected` child processes that ran at the same time
@@ -369,7 +388,6 @@ class RemoteHarness:
                                                                           work=work, site=site)
         if not findings:
             data = history(events)
-            findings = unrecorded_change_findings(events, data)
             for call, value, started, ended in self.answers:
                 findings += answer_findings(events, call, value, started, ended, data)
         finding = most_telling(findings)
@@ -377,19 +395,14 @@ class RemoteHarness:
             raise finding.failure()
 
     def final(self, shared: Any) -> Any:
-        """What a shared value (its number) or array (a list) made by this run holds now, read
-        from its memory in the host and checked against the run's record of it: the two must
-        agree, or the memory was changed around the instrument."""
-        events, _ = self._settled_events()
-        data, uid = history(events), shared.uid
-        if not isinstance(uid, str) or uid not in data.names:
-            raise self.host._interference("a shared value the run has no record of")
-        size = data.sizes[uid]
-        held = shared._raw.value if size is None else list(shared._raw)
-        finding = memory_finding(data, uid, held, time.monotonic_ns())
-        if finding is not None:
-            raise finding.failure()
-        return held
+        """What a shared value (its number) or array (a list) the suite made holds once the run
+        has settled, as the referee holds it: the only copy there is."""
+        self._settled_events()
+        uid, array = shared.__dict__.get("_judge_uid") or (None, False)
+        values = self._referee.values(uid) if uid is not None else None
+        if values is None:
+            raise self.host._interference("a shared value the referee does not hold")
+        return values if array else values[0]
 
     def _settled_events(self) -> tuple[list[dict[str, object]], list[Finding]]:
         """The journal once every child has ended. The host says when the run has settled, but
@@ -451,6 +464,7 @@ class RemoteHarness:
         self._closed = True
         if self in self.host.harnesses:
             self.host.harnesses.remove(self)
+        self._referee.remove()
         shutil.rmtree(self.journal_dir, ignore_errors=True)
 
     def __enter__(self) -> RemoteHarness:

@@ -34,7 +34,7 @@ def run_workers(harness: Harness, worker, n: int = 4, times: int = 10) -> tuple[
     except ConcurrencyFailure:
         pass
     findings = harness.finish()
-    return counter._raw.value, findings
+    return harness.final(counter), findings
 
 
 def concepts(findings: list[Finding]) -> list[str]:
@@ -153,7 +153,7 @@ def test_opposite_lock_orders_are_reported_even_without_a_deadlock(make_harness)
     findings = harness.finish()
     order = next(f for f in findings if f.concept == LOCK_ORDER)
     assert "opposite orders" in order.message
-    assert list(balances._raw) == [10, 10]
+    assert harness.final(balances) == [10, 10]
 
 
 def test_a_crash_in_a_child_is_reported_with_the_students_traceback(make_harness) -> None:

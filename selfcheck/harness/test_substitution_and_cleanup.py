@@ -77,17 +77,27 @@ def test_substitution_is_undone_when_the_harness_closes(start_method) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_no_child_zombie_or_semaphore_outlives_a_deadlocked_run(start_method) -> None:
+    from multiprocessing import resource_tracker
+
     from selfcheck.harness.examples import workers
 
+    resource_tracker.ensure_running()  # multiprocessing's helpers for this whole process, not the run's
+    if start_method == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     before = child_pids()
     with Harness(start_method, [Path(workers.__file__).parent], deadline=5) as harness:
         processes = opposite_order_transfers(harness, ("a", "b"))
-        names = [lock._lock._semlock.name for lock in processes[0]._args[1]]  # before start() drops _args
+        # The locks are the referee's; the harness's own start gate is made of semaphores.
+        names = [sem._semlock.name for sem in (harness._gate._cond._lock, harness._arrivals)]
+        referee = harness._referee.pid
         start_all(processes)
         with pytest.raises(ConcurrencyFailure):
             join_all(processes)
         del processes
     assert child_pids() - before == set()
+    assert referee not in child_pids() and not Path(f"/proc/{referee}").exists()
     for name in filter(None, names):
         assert not Path(f"/dev/shm/sem.{name.lstrip('/')}").exists()
 
