@@ -446,8 +446,12 @@ def run_findings(events: list[Event], *, require_concurrency: bool = True,
 
 
 def tamper_findings(events: list[Event]) -> list[Finding]:
-    """A process of the run reports that its harness was changed while it ran."""
+    """A process of the run reports that its harness was changed while it ran, or sent the
+    referee something it refused (a record only the referee may write, an operation it never
+    offered): either way the run's processes did more than compute."""
     for event in events:
+        if event["k"] == "refused":
+            return [interference_finding(f"the referee refused {str(event.get('why', ''))[:200]}")]
         tampered = event.get("tampered") if event["k"] == "exit" else None
         if tampered:
             return [interference_finding(", ".join(map(str, tampered))[:300])]

@@ -18,6 +18,7 @@ from typing import Any
 
 from grader.harness.runtime import RunConfig, caller_site, parent_harness, site_to_json
 from grader.referee.client import ask
+from grader.referee.server import C_TYPES
 
 
 def _ctype_of(typecode_or_type: Any) -> Any:
@@ -48,6 +49,8 @@ class _Guarded:
 
     def __init__(self, config: RunConfig, name: str, ctype: Any, initial: list[Any] | None, size: int | None,
                  *, uid: str | None = None, book: bool = False) -> None:
+        if _code(ctype) not in C_TYPES:
+            raise TypeError(f"the grader's shared values hold numbers, characters and bools, not {ctype!r}")
         self._config = config
         self.name = name
         self._ctype = ctype

@@ -51,7 +51,7 @@ _UID = re.compile(r"^[0-9a-f]{8,32}$")
 _TYPECODES = {"c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
               "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "q": "c_longlong",
               "Q": "c_ulonglong", "f": "c_float", "d": "c_double"}
-_CTYPES = frozenset({*_TYPECODES.values(), "c_bool", "c_int8", "c_int16", "c_int32", "c_int64", "c_uint8",
+C_TYPES = frozenset({*_TYPECODES.values(), "c_bool", "c_int8", "c_int16", "c_int32", "c_int64", "c_uint8",
                      "c_uint16", "c_uint32", "c_uint64", "c_longdouble", "c_size_t", "c_ssize_t"})
 
 # Records a process may add besides its operations: who may send them, and their fields. The
@@ -507,7 +507,7 @@ def _exists(pid: int) -> bool:
 
 def _ctype(code: Any) -> Any:
     name = _TYPECODES.get(code, code) if isinstance(code, str) else None
-    if name not in _CTYPES or not hasattr(ctypes, name):
+    if name not in C_TYPES or not hasattr(ctypes, name):
         raise Refused(f"a C type the referee does not hold ({str(code)[:20]!r})")
     return getattr(ctypes, name)
 

@@ -98,6 +98,10 @@ class _VerifiedEnd:
             return False
 
     def close(self) -> None:
+        try:  # shut down first: a reader thread blocked on it wakes, and the peer sees the end
+            self._conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self._conn.close()
         except OSError:
