@@ -1,21 +1,15 @@
-"""What the shared data holds, by the run's own record, and answers checked against it.
+"""What the shared data holds, by the run's record, and answers checked against it.
 
 A `run...` function's result is only worth something if it is what the processes left in the
-shared data. The journal records every read and write of a guarded value with the value read
-or written, and each shared object's initial value, so the judge can tell, at any moment,
-which values the memory could hold: a write takes effect between its journal line and the
-writing process's next line, and a read sees the memory between the time taken just before it
-and its own line. From that:
+shared data. The referee holds the only copy of that data and journals every read and write with
+the value read or written, and each shared object's initial value, so the judge knows, at any
+moment, what the data held (`grader/referee/`): a call's answer must be what its parent read from
+the shared data (a value, one array's elements, or their sum) or what the data held when the call
+returned. A number the shared data never held is not the processes' work.
 
-* a read that saw a value no recorded write could have left there means the memory was
-  changed without going through the instrument (its ctypes object written directly): the
-  run's record of the shared data is no longer the shared data, and that is interference;
-* a call's answer must be what its parent read from the shared data (a value, one array's
-  elements, or their sum): a number the shared data never held is not the processes' work.
-
-Both are sound for honest code: a write whose moment is uncertain keeps every value it could
-have left possible, so only a value that no ordering of the recorded operations explains
-fails.
+The history keeps the journal's time windows (a write takes effect between its line and the
+writing process's next line), which the referee's single, ordered journal makes exact; the rule
+is sound either way: only a value no ordering of the recorded operations explains fails.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from grader.feedback import Site
-from grader.harness.analysis import Event, interference_finding, parent_pid
+from grader.harness.analysis import Event, parent_pid
 from grader.harness.findings import Finding
 from grader.harness.runtime import site_from_json
 
@@ -146,55 +140,6 @@ def _initial(result: History, event: Event, obj: str) -> None:
     for location, value in zip(locations, vals, strict=False):
         if _is_plain(value):
             result.writes.setdefault((obj, location), []).insert(0, Write(None, int(event["t"]), value, None))  # type: ignore[call-overload]
-
-
-def unrecorded_change_findings(events: list[Event], data: History | None = None) -> list[Finding]:
-    """A read saw a value that no recorded write explains: the memory was changed around the
-    instrument."""
-    data = data if data is not None else history(events)
-    for read in data.reads:
-        finding = _read_finding(data, read)
-        if finding is not None:
-            return [finding]
-    return []
-
-
-def memory_finding(data: History, obj: str, held: object, now: int) -> Finding | None:
-    """The memory of shared object `obj` holds `held` (a value, or a list for an array) at `now`:
-    unless the record explains every element, the memory was changed around the instrument."""
-    name, size = data.names.get(obj), data.sizes.get(obj)
-    if name is None:
-        return None
-    if size is None:
-        pairs = [(name, held)]
-    else:
-        values = held if isinstance(held, list) else []
-        pairs = [(f"{name}[{i}]", value) for i, value in enumerate(values)]
-    for location, value in pairs:
-        finding = _read_finding(data, Read((obj, location), -1, now, now, value, None))
-        if finding is not None:
-            return finding
-    return None
-
-
-def _read_finding(data: History, read: Read) -> Finding | None:
-    if read.key[0] not in data.names:
-        return None
-    possible = data.possible(read.key, read.before, read.t)
-    if not possible or any(w.val == read.val for w in possible):
-        return None
-    return _unrecorded(read.key[1], read.val, read.site, possible)
-
-
-def _unrecorded(location: str, seen: object, site: Site | None, possible: list[Write]) -> Finding:
-    values = sorted({repr(w.val) for w in possible})
-    left = values[0] if len(values) == 1 else "one of " + ", ".join(values[:6])
-    where = f" at {site}" if site is not None else ""
-    finding = interference_finding(
-        f"`{location}` was read as {seen!r}{where}, but the recorded updates of `{location}` "
-        f"left {left} there: it was changed without going through the shared value (for example "
-        "through its underlying ctypes object), so nothing the run recorded about it can be trusted")
-    return Finding(finding.concept, finding.message, site)
 
 
 def answer_findings(events: list[Event], call: str, answer: object, start: int, end: int,
