@@ -205,6 +205,13 @@ class Harness:
             child.joined_at = child.joined_t = None
             emit(self.config, "join_gave_up", child=process.pid, site=site_to_json(site), timeout=timeout)
 
+    def _on_end_seen(self, process: Any, site: Site | None) -> None:
+        """The student's code saw a child's end (is_alive() false, its exit code): it waited."""
+        child = self._child(process)
+        if child is not None and child.joined_t is None and process._popen is not None:
+            child.joined_at, child.joined_t = site, time.monotonic()
+            emit(self.config, "join", child=process.pid, site=site_to_json(site))
+
     def _on_parent_access(self) -> None:
         """The parent touched a shared value (the referee journals it): children still waiting at
         the start gate are let go, since the parent is not waiting for them."""

@@ -30,6 +30,7 @@ from grader.harness.runtime import (
     RunConfig,
     caller_site,
     emit,
+    is_student_file,
     parent_harness,
     process_state,
     site_of_frame,
@@ -77,6 +78,29 @@ class _SupervisedMixin:
 
     def _plain_join(self, timeout: float | None) -> None:
         super().join(timeout)  # type: ignore[misc]
+
+    # A program may wait with `while p.is_alive(): p.join(0.1)`: when its own code sees the
+    # child's end (is_alive() false, an exit code), it has waited for it, as a join does.
+    def is_alive(self) -> bool:
+        alive = super().is_alive()  # type: ignore[misc]
+        if not alive:
+            self._end_seen(sys._getframe(1))
+        return alive
+
+    @property
+    def exitcode(self) -> int | None:
+        code = multiprocessing.process.BaseProcess.exitcode.fget(self)  # type: ignore[attr-defined]
+        if code is not None:
+            self._end_seen(sys._getframe(1))
+        return code
+
+    def _end_seen(self, frame: Any) -> None:
+        config = self.__dict__.get("_harness_config")
+        if config is None or not is_student_file(frame.f_code.co_filename, config.student_dirs):
+            return  # the harness's own look, or a process not started yet
+        harness = parent_harness(config)
+        if harness is not None:
+            harness._on_end_seen(self, site_of_frame(frame, config.student_dirs))  # type: ignore[attr-defined]
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         """Pickled for a spawned or fork-server child: unpickling it there first takes the

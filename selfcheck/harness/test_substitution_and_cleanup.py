@@ -220,3 +220,23 @@ def test_the_routes_are_judged_and_give_real_objects_outside_student_code(make_h
     harness.close()
     lock = styles_routes.made_in_a_context()[0]
     assert type(lock) is multiprocessing.synchronize.Lock  # no harness: everything real again
+
+
+@pytest.mark.parametrize("run", ["run_polling_is_alive", "run_polling_exitcode"])
+def test_a_parent_that_sees_its_children_end_has_waited_for_them(make_harness, run: str) -> None:
+    """is_alive() false, or an exit code, in the student's own code is a wait, as join() is."""
+    from selfcheck.harness.examples import waits
+
+    harness = make_harness()
+    harness.substitute(waits)
+    assert getattr(waits, run)() == 15
+    assert [f.concept for f in harness.finish()] == []
+
+
+def test_a_parent_that_only_sleeps_has_not_waited(make_harness) -> None:
+    from selfcheck.harness.examples import waits
+
+    harness = make_harness()
+    harness.substitute(waits)
+    waits.run_sleeping()
+    assert "missing join" in [f.concept for f in harness.finish()]

@@ -198,7 +198,9 @@ def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> N
         shm = host_shm(host)
         namespace = mount_namespace(host.client.process.pid)
         harness = RemoteHarness(host, "spawn", {})  # spawn: named, tracked semaphores
-        names = [harness.Lock(name)._lock._semlock.name for name in ("a", "b")]
+        # The locks are the referee's; the host's start gate is made of named semaphores.
+        names = [harness._ref._arrivals._semlock.name, harness._ref._gate._cond._lock._semlock.name]
+        referee = harness._referee
         assert all(isinstance(name, str) and name for name in names)
         assert all(os.path.exists(f"{shm}/sem.{name.lstrip('/')}") for name in names)
         with pytest.raises(StudentFailure):
@@ -206,6 +208,7 @@ def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> N
     finally:
         host.close()
     assert not [n for n in names if os.path.exists(f"/dev/shm/sem.{n.lstrip('/')}")]
+    assert not os.path.exists(f"/proc/{referee.pid}") and not os.path.exists(referee.directory)
     if shm != "/dev/shm":  # its private /dev/shm ended with the last process that could see it
         assert processes_in_namespace(namespace) == []
 
@@ -233,7 +236,7 @@ def test_a_child_that_patches_the_harness_is_judged_as_interference(tmp_path: Pa
         def work(counter, lock):
             from grader.harness import guarded
 
-            guarded._Guarded._access = lambda self, op, location, value=None: None
+            guarded._Guarded._write = lambda self, indices, values: None
             with lock:
                 counter.value += 1
     """)
@@ -246,7 +249,7 @@ def test_a_child_that_patches_the_harness_is_judged_as_interference(tmp_path: Pa
         with pytest.raises(StudentFailure) as failure:
             harness.check()
         assert failure.value.concept == "interference"
-        assert "_Guarded._access" in str(failure.value)
+        assert "_Guarded._write" in str(failure.value)
     finally:
         host.close()
 
@@ -282,8 +285,8 @@ def test_a_call_stopped_at_the_judges_deadline_is_not_blamed_for_joins_it_never_
 
 
 @pytest.mark.parametrize("edit", [
-    "guarded._pause.__code__ = (lambda seconds: None).__code__",
-    "runtime.Pauses.__init__.__defaults__ = (0.0, 0.0, 0.0, 0.0)",
+    "guarded._stored.__code__ = (lambda ctype, value: value).__code__",
+    "runtime.Pauses.__init__.__defaults__ = (0.0, 0.0, 0.0)",
     "guarded.GuardedValue.value.fget.__code__ = (lambda self: 0).__code__",
 ], ids=["code", "defaults", "property"])
 def test_a_host_that_edits_an_instrument_in_place_is_judged_as_interference(tmp_path: Path, edit: str) -> None:
@@ -304,7 +307,7 @@ def test_a_host_that_retakes_its_fingerprint_through_the_stack_is_judged_as_inte
         from grader.harness import guarded
         from grader.sandbox import integrity
 
-        guarded._pause = lambda seconds: None
+        guarded._wire = lambda value: value
         fresh = integrity.fingerprint()
         frame = sys._getframe()
         while frame is not None:
@@ -328,7 +331,7 @@ def test_a_child_that_patches_the_harness_at_import_is_judged_as_interference(tm
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             from grader.harness import guarded
 
-            guarded._pause = lambda seconds: None
+            guarded._wire = lambda value: value
 
         def work(counter, lock):
             with lock:
@@ -343,6 +346,6 @@ def test_a_child_that_patches_the_harness_at_import_is_judged_as_interference(tm
         with pytest.raises(StudentFailure) as failure:
             harness.check()
         assert failure.value.concept == "interference"
-        assert "guarded._pause" in str(failure.value)
+        assert "guarded._wire" in str(failure.value)
     finally:
         host.close()
