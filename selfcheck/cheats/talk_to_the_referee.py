@@ -23,7 +23,6 @@ def _send(address, message):
 
 def run(n_processes=10, times=10, start=0):
     counter = multiprocessing.RawValue("i", start)
-    lock = multiprocessing.Lock()
     address = getattr(getattr(counter, "_config", None), "referee", "")
     for child in range(2, 2 + n_processes):
         _send(address, {"op": "note", "kind": "start", "fields": {"child": child, "n": child - 1}})
