@@ -90,7 +90,7 @@ def test_tally_releases_the_lock_on_every_path(mod) -> None:
 
 @pytest.mark.rule("D2", "D3")
 @pytest.mark.timeout(COUNTING_TIMEOUT)
-@pytest.mark.parametrize(("start_method", "runs"), start_method_plan(default_runs=20, other_runs=1))
+@pytest.mark.parametrize(("start_method", "runs"), start_method_plan())
 def test_run_tally_finishes_with_the_right_counts(make_harness, mod, start_method: str, runs: int) -> None:
     expected = valid_counts(3, BATCHES)
     repeat_counting(

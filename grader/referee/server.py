@@ -129,6 +129,7 @@ class _Deferred:
     pid: int
     locations: tuple[str, ...]
     since: float
+    held: tuple[str, ...] = ()  # the locks the reader held: if nobody came, they protect the data
     done: bool = False
 
 
@@ -155,6 +156,10 @@ class Referee:
         self.shared: dict[str, _Shared] = {}
         self.processes: dict[int, _Process] = {}
         self.pending: dict[str, list[_Deferred]] = {}
+        self.protected: set[tuple[str, str]] = set()  # (location, lock): a held-back read there waited in vain
+        self.deferreds: list[_Deferred] = []  # answers held back, oldest first
+        self.asking: set[Any] = set()  # connections whose last request is not answered yet
+        self.live: set[Any] = set()  # the children's open connections that have spoken
         self.observers: list[_Observer] = []
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
@@ -173,6 +178,9 @@ class Referee:
         if pid <= 0 or not self._is_kin(pid):
             end.close()  # another grading's process, or none: nothing of it reaches this run's record
             return
+        self.asking.add(end)
+        if pid != self.root:
+            self.live.add(end)
         try:
             message = decode(data)
             op = message.get("op")
@@ -184,7 +192,12 @@ class Referee:
             self.emit("refused", pid, why=_text(str(error)))
             reply = {"error": "refused"}
         if reply is not None:
-            end.send(encode(reply))
+            self._send(end, encode(reply))
+        self.nudge()
+
+    def _send(self, end: Any, data: bytes) -> None:
+        self.asking.discard(end)
+        end.send(data)
 
     def gone(self, end: Any) -> None:
         """A connection closed (its process or thread ended): its waits end with it. Locks it
@@ -193,6 +206,20 @@ class Referee:
             for waiter in lock.waiters:
                 if waiter.end is end:
                     waiter.done = True
+        for deferred in self.deferreds:
+            if deferred.end is end:
+                deferred.done = True
+        self.asking.discard(end)
+        self.live.discard(end)
+        self.nudge()
+
+    def nudge(self) -> None:
+        """When every child that has spoken is waiting for an answer, none of them can touch the
+        data a held-back read waits on: the oldest such read is answered now (its locks, if it
+        held any, protect that data), rather than at its cap."""
+        self.deferreds = [d for d in self.deferreds if not d.done]
+        if self.deferreds and self.live <= self.asking:
+            self._answer(self.deferreds[0], timed_out=False, learn=True)
 
     # -- who is asking -------------------------------------------------------------------------
     def _is_kin(self, pid: int) -> bool:
@@ -255,7 +282,7 @@ class Referee:
             return
         waiter.done = True
         self.emit("gave_up", waiter.pid, lock=lock.uid)
-        waiter.end.send(encode({"ok": False}))
+        self._send(waiter.end, encode({"ok": False}))
 
     def op_release(self, end: Any, pid: int, message: dict[str, Any]) -> dict[str, Any] | None:
         lock, site = self._lock(message), _site(message.get("site"))
@@ -279,7 +306,7 @@ class Referee:
                 return self._defer(end, reply, pid, checked, self.pauses.after_locked_read)
             if self.pauses.after_release > 0:
                 return self._defer(end, reply, pid, (), self.pauses.after_release)
-        end.send(reply)
+        self._send(end, reply)
         return None
 
     def _hand_on(self, lock: _Lock) -> None:
@@ -289,7 +316,7 @@ class Referee:
                 continue
             waiter.done = True
             self._grant(lock, waiter.pid, waiter.site)
-            waiter.end.send(encode({"ok": True}))
+            self._send(waiter.end, encode({"ok": True}))
             return
 
     def _lock(self, message: dict[str, Any]) -> _Lock:
@@ -333,10 +360,24 @@ class Referee:
         if pid != self.root and not shared.book:
             if process.held:
                 process.hold_reads.update(locations)
-            elif self.pauses.after_unlocked_read > 0:
-                return self._defer(end, reply, pid, locations, self.pauses.after_unlocked_read)
-        end.send(reply)
+            if self._worth_holding(process, locations):
+                return self._defer(end, reply, pid, locations, self.pauses.after_unlocked_read,
+                                   tuple(process.held))
+        self._send(end, reply)
         return None
+
+    def _worth_holding(self, process: _Process, locations: tuple[str, ...]) -> bool:
+        """Whether holding this read back could let another process touch the same data first.
+        Not if another process already waits for a lock the reader holds (it cannot get in), nor
+        where an earlier read under one of these locks waited in vain (the lock protects it). A
+        lock that protects nothing (one per process, say) is held back once, and loses an update."""
+        if self.pauses.after_unlocked_read <= 0 or self.budget <= 0:
+            return False
+        if not process.held:
+            return True
+        if any(any(not w.done for w in self.locks[uid].waiters) for uid in process.held):
+            return False
+        return not all(any((location, uid) in self.protected for uid in process.held) for location in locations)
 
     def op_write(self, end: Any, pid: int, message: dict[str, Any]) -> dict[str, Any]:
         shared, indices = self._target(message)
@@ -386,13 +427,15 @@ class Referee:
                   obj=shared.uid, t0=t, **extra)
 
     # -- schedule control -----------------------------------------------------------------------
-    def _defer(self, end: Any, reply: bytes, pid: int, locations: tuple[str, ...], cap: float) -> None:
+    def _defer(self, end: Any, reply: bytes, pid: int, locations: tuple[str, ...], cap: float,
+               held: tuple[str, ...] = ()) -> None:
         """Hold `reply` until another process touches one of `locations`, at most `cap` seconds
         (and only while the run's budget lasts)."""
         if self.budget <= 0:
-            end.send(reply)
+            self._send(end, reply)
             return None
-        deferred = _Deferred(end, reply, pid, locations, time.monotonic())
+        deferred = _Deferred(end, reply, pid, locations, time.monotonic(), held)
+        self.deferreds.append(deferred)
         for location in locations:
             self.pending.setdefault(location, []).append(deferred)
         self._after(cap, lambda: self._answer(deferred, timed_out=True))
@@ -406,17 +449,19 @@ class Referee:
                 else:
                     self._answer(deferred, timed_out=False)
 
-    def _answer(self, deferred: _Deferred, *, timed_out: bool) -> None:
+    def _answer(self, deferred: _Deferred, *, timed_out: bool, learn: bool = False) -> None:
         if deferred.done:
             return
         deferred.done = True
         if timed_out:
             self.budget -= time.monotonic() - deferred.since
+        if timed_out or learn:  # nobody came: the locks it held kept them out
+            self.protected.update((location, uid) for location in deferred.locations for uid in deferred.held)
         for location in deferred.locations:
             waiting = self.pending.get(location)
             if waiting and deferred in waiting:
                 waiting.remove(deferred)
-        deferred.end.send(deferred.data)
+        self._send(deferred.end, deferred.data)
 
     # -- observers ------------------------------------------------------------------------------
     def op_observe(self, end: Any, pid: int, message: dict[str, Any]) -> dict[str, Any]:
@@ -609,6 +654,7 @@ def serve(settings: RefereeSettings, listener: Listener, control: Any) -> None:
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     while True:
         wait = referee.run_timers()
+        referee.nudge()
         try:
             kind, end, payload = inbox.get(timeout=wait)
         except queue.Empty:

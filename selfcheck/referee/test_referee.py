@@ -61,6 +61,12 @@ def ask(referee: Referee, pid: int, end: End | None = None, **message: object) -
     return end.last() if len(end.sent) > before else None
 
 
+def arrive(referee: Referee, *processes: tuple[int, End]) -> None:
+    """The children's first words (as at the start gate): the referee knows who else may come."""
+    for pid, end in processes:
+        assert ask(referee, pid, end, op="note", kind="arrive", fields={}) == {"ok": True}
+
+
 def make(referee: Referee) -> tuple[str, str]:
     lock = ask(referee, ROOT, op="lock", name="`lock`")["uid"]
     value = ask(referee, ROOT, op="shared", code="c_int", array=False, name="counter", vals=[0])["uid"]
@@ -117,6 +123,7 @@ def test_an_unlocked_read_waits_for_another_process_so_the_update_is_lost(tmp_pa
     referee._kin.update({CHILD_A: True, CHILD_B: True})
     _, value = make(referee)
     a, b = End(), End()
+    arrive(referee, (CHILD_A, a), (CHILD_B, b))
     assert ask(referee, CHILD_A, a, op="read", uid=value) is None  # held back
     assert ask(referee, CHILD_B, b, op="read", uid=value) is None
     assert a.last() == {"vals": [0]}  # B's read of the same location let A's answer go
@@ -126,20 +133,67 @@ def test_an_unlocked_read_waits_for_another_process_so_the_update_is_lost(tmp_pa
     assert referee.values(value) == [1]  # one update lost, in the first run
 
 
-def test_a_locked_update_is_never_held_back_but_a_check_split_from_its_act_is(tmp_path: Path) -> None:
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
+def test_a_locked_read_is_held_back_until_its_lock_shows_it_protects_the_data(tmp_path: Path) -> None:
+    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses(after_unlocked_read=0.01)))
     referee._kin.update({CHILD_A: True, CHILD_B: True})
     lock, value = make(referee)
     a, b = End(), End()
+    arrive(referee, (CHILD_A, a), (CHILD_B, b))
+    ask(referee, CHILD_A, a, op="acquire", uid=lock)
+    assert ask(referee, CHILD_A, a, op="read", uid=value) is None  # nobody came within the cap...
+    time.sleep(0.02)
+    referee.run_timers()
+    assert a.last() == {"vals": [0]}
+    for step in ({"op": "write", "uid": value, "vals": [1]}, {"op": "release", "uid": lock},
+                 {"op": "acquire", "uid": lock}, {"op": "read", "uid": value}):
+        assert ask(referee, CHILD_A, a, **step) is not None  # ...so the lock protects it: no more waits
+    ask(referee, CHILD_A, a, op="release", uid=lock)
+
+
+def test_a_read_under_a_lock_of_its_own_loses_an_update_in_the_first_run(tmp_path: Path) -> None:
+    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
+    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    _, value = make(referee)
+    own = [ask(referee, ROOT, op="lock", name=f"`lock{i}`")["uid"] for i in range(2)]
+    a, b = End(), End()
+    arrive(referee, (CHILD_A, a), (CHILD_B, b))
+    ask(referee, CHILD_A, a, op="acquire", uid=own[0])
+    ask(referee, CHILD_B, b, op="acquire", uid=own[1])
+    assert ask(referee, CHILD_A, a, op="read", uid=value) is None
+    assert ask(referee, CHILD_B, b, op="read", uid=value) is None
+    assert a.last() == {"vals": [0]}
+    ask(referee, CHILD_A, a, op="write", uid=value, vals=[1])
+    assert b.last() == {"vals": [0]}
+
+
+def test_a_check_split_from_its_act_is_held_back_at_its_release(tmp_path: Path) -> None:
+    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses(after_unlocked_read=0)))
+    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    lock, value = make(referee)
+    a, b = End(), End()
+    arrive(referee, (CHILD_A, a), (CHILD_B, b))
     for step in ({"op": "acquire", "uid": lock}, {"op": "read", "uid": value},
                  {"op": "write", "uid": value, "vals": [1]}, {"op": "release", "uid": lock}):
-        assert ask(referee, CHILD_A, a, **step) is not None  # every answer at once
+        assert ask(referee, CHILD_A, a, **step) is not None  # read and written in one hold: at once
     ask(referee, CHILD_A, a, op="acquire", uid=lock)
     ask(referee, CHILD_A, a, op="read", uid=value)  # the check, in a hold of its own...
     assert ask(referee, CHILD_A, a, op="release", uid=lock) is None  # ...is held back at its release
     ask(referee, CHILD_B, b, op="acquire", uid=lock)
     ask(referee, CHILD_B, b, op="read", uid=value)  # until another process has checked too
     assert a.last() == {"ok": True}
+
+
+def test_when_every_child_waits_the_oldest_held_back_read_is_answered(tmp_path: Path) -> None:
+    """No child can touch the data: waiting for the cap would only slow the run down."""
+    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
+    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    lock, value = make(referee)
+    other = ask(referee, ROOT, op="shared", code="c_int", array=False, name="other", vals=[5])["uid"]
+    a, b = End(), End()
+    arrive(referee, (CHILD_A, a), (CHILD_B, b))
+    assert ask(referee, CHILD_A, a, op="read", uid=value) is None
+    assert ask(referee, CHILD_B, b, op="read", uid=other) is None  # both wait now: A's goes
+    assert a.last() == {"vals": [0]} and b.last() == {"ok": True}  # b's last is still its arrival
 
 
 def test_a_broken_total_is_seen_whenever_no_lock_is_held(referee: Referee) -> None:

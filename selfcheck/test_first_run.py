@@ -1,0 +1,58 @@
+"""A race is made to happen, not waited for: every lost-update and check-then-act variant of the
+corpus fails its counting test in the first (and only) run, under every start method.
+
+The referee answers a read that could be half of a lost update only once another process has
+touched the same data (grader/referee/server.py), so the suites need one counting run per start
+method (grader/judge/checks.py, DEFAULT_RUNS) where chance needed ten.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from grader.judge.checks import DEFAULT_RUNS, OTHER_METHOD_RUNS
+from selfcheck.suite_runs import FAMILIES, load_variants, run_variant
+
+# The test of each exercise that counts what the processes left, and runs once per start method.
+COUNTING = {
+    "locked_increment": "test_run_loses_no_updates_over_many_runs",
+    "bank_account": "test_run_deposits_ends_at_175_every_time",
+    "deadlock_fix": "test_run_tally_finishes_with_the_right_counts",
+}
+# The check-then-act test (one run, under the judge's start method).
+CHECK_THEN_ACT = {"bank_account": "test_withdraw_checks_and_subtracts_in_one_hold_of_the_lock"}
+METHODS = multiprocessing.get_all_start_methods()
+VARIANTS = load_variants()
+# The variants whose mistake is in the counted work (a transfer's lock order is not counted).
+RACY = [v for v in VARIANTS if v.expect == "fail" and v.concept == "lost update" and v.module in COUNTING
+        and "transfer" not in v.name]
+SPLIT = [v for v in VARIANTS if v.expect == "fail" and v.concept == "check-then-act" and v.module in CHECK_THEN_ACT]
+
+
+def test_one_counting_run_per_start_method() -> None:
+    assert DEFAULT_RUNS == OTHER_METHOD_RUNS == 1
+
+
+def test_the_corpus_has_races_to_prove_it_on() -> None:
+    assert {v.module for v in RACY} == set(COUNTING) and SPLIT
+
+
+@pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in RACY])
+def test_a_lost_update_fails_the_first_run_under_every_start_method(variant) -> None:  # noqa: ANN001
+    name = COUNTING[variant.module]
+    run = run_variant(variant, "-k", name)
+    counted = [r for r in run.results if name in str(r["test"])]
+    assert sorted(str(r["test"]).rsplit("[", 1)[1] for r in counted) == sorted(f"{m}-1]" for m in METHODS), run.summary()
+    caught = [r for r in counted if r.get("status") != "passed" and r.get("concept") in FAMILIES.get("lost update", {"lost update"})]
+    assert caught == counted, run.summary()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in SPLIT])
+def test_a_check_split_from_its_act_fails_the_first_run_under_every_start_method(variant, method: str) -> None:  # noqa: ANN001
+    name = CHECK_THEN_ACT[variant.module]
+    run = run_variant(variant, "-k", name, "--start-method", method)
+    (result,) = [r for r in run.results if name in str(r["test"])]
+    assert result.get("status") != "passed" and result.get("concept") in FAMILIES["check-then-act"], run.summary()
