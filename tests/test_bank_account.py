@@ -15,6 +15,7 @@ from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    SLOW_CHILD,
     property_settings,
     repeat_counting,
     require,
@@ -192,6 +193,18 @@ def test_run_deposits_starts_every_process_before_joining_any(make_harness, mod)
     mod.run_deposits(10, [1, 2, 3, 4])
     harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
     harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False, site=site_of(mod.run_deposits))
+
+
+@pytest.mark.rule("B8", "B10")
+def test_run_deposits_waits_for_every_process_however_long_it_takes(make_harness, mod) -> None:
+    # Each child is held back before and after its deposit for longer than any timeout: a read
+    # of the balance before every process has ended, or a join(timeout) that gave up, is in the
+    # journal in every run. (A lost deposit is left to the counting tests.)
+    harness = make_harness(child_delays=SLOW_CHILD)
+    harness.substitute(mod)
+    mod.run_deposits(100, [50, 25])
+    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.require_processes(2, "run_deposits(100, [50, 25])", site=site_of(mod.run_deposits))
 
 
 @pytest.mark.rule("B10")
