@@ -94,7 +94,7 @@ def test_deposit_adds_the_amount(make_harness, mod) -> None:
             site=site_of(mod.deposit))
 
 
-@pytest.mark.rule("B2")
+@pytest.mark.rule("B2", "B11")
 def test_deposit_holds_the_lock_while_it_reads_and_writes(make_harness, mod) -> None:
     harness = make_harness()
     balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
@@ -106,7 +106,7 @@ def test_deposit_holds_the_lock_while_it_reads_and_writes(make_harness, mod) -> 
     harness.check()
 
 
-@pytest.mark.rule("B7")
+@pytest.mark.rule("B7", "B11")
 def test_deposit_and_withdraw_release_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.deposit)
     require_lock_balance(mod.withdraw)

@@ -77,14 +77,14 @@ def test_tally_counts_valid_ballots(make_harness, mod) -> None:
             site=site_of(mod.tally))
 
 
-@pytest.mark.rule("D1", "D2")
+@pytest.mark.rule("D1", "D2", "D8")
 def test_tally_skips_spoiled_ballots_without_keeping_the_lock(make_harness, mod) -> None:
     counts = tally_in_processes(make_harness, mod, 3, BATCHES)
     require(counts == [3, 3, 3], f"tally of {BATCHES} gave {counts}, expected [3, 3, 3] (spoiled ballots skipped).",
             site=site_of(mod.tally))
 
 
-@pytest.mark.rule("D2")
+@pytest.mark.rule("D2", "D8")
 def test_tally_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.tally)
 
