@@ -114,7 +114,8 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
 def test_run_tally_waits_for_every_process_however_long_it_takes(make_harness, mod) -> None:
     # Each child is held back before and after its batch for longer than any timeout: a read of
     # the counts before every process has ended, or a join(timeout) that gave up, is in the
-    # journal in every run. (No spoiled ballot here: a lock kept by one is the other tests'; so are wrong counts.)
+    # journal in every run. (No spoiled ballot here: a lock kept at one, and wrong counts, are the
+    # other tests'.)
     harness = make_harness(child_delays=SLOW_CHILD)
     harness.substitute(mod)
     mod.run_tally(2, [[0, 1], [1]])
