@@ -57,13 +57,13 @@ def test_increment_adds_one_times_times(make_harness, mod) -> None:
     )
 
 
-@pytest.mark.rule("L2", "L3")
+@pytest.mark.rule("L2", "L3", "L7")
 def test_increment_holds_the_lock_for_every_read_and_write(make_harness, mod) -> None:
     total = run_increment_workers(make_harness, mod, n=4, times=10)
     require(total == 40, f"4 processes x 10 increments gave {total}, not 40.", site=site_of(mod.increment))
 
 
-@pytest.mark.rule("L4")
+@pytest.mark.rule("L4", "L7")
 def test_increment_releases_the_lock_on_every_path(mod) -> None:
     require_lock_balance(mod.increment)
 

@@ -18,6 +18,7 @@ from grader.harness.findings import (
     CHILD_CRASH,
     DEADLOCK,
     FOREIGN_RELEASE,
+    MISSING_JOIN,
     SELF_DEADLOCK,
     TOO_SLOW,
     UNRELEASED_LOCK,
@@ -155,14 +156,19 @@ def repeat_counting(
     called function's definition, is named when the journal shows no line of its own).
 
     The referee's schedule control makes an unprotected update lose counts in the first run; a
-    deadlock or crash is raised by the harness as it happens, with its own diagnosis.
+    deadlock or crash is raised by the harness as it happens, with its own diagnosis, and a wrong
+    total read before the processes ended is diagnosed as the missing wait it is.
     """
     finals = []
     for _ in range(runs):
         with make_harness(start_method=start_method) as harness:
             harness.substitute(module)
-            finals.append(call(module))
+            final = call(module)
             harness.require_processes(processes, what, site=run_site)
+            if final != expected:
+                # A total read while processes were still running is a missing wait, not a lost update.
+                harness.check(only=(MISSING_JOIN,))
+            finals.append(final)
     summary = summarize_counts(expected, finals, unit, noun)
     if summary is not None:
         raise StudentFailure(
