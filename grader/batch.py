@@ -21,7 +21,6 @@ import csv
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ from grader.formats.json_results import exercise_to_json
 from grader.inert import inert_text
 from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
-from grader.processes import Proc, process_table
+from grader.process_tree import ProcessTree, become_subreaper, reap_adopted
 from grader.sandbox import private_tmp
 from grader.tampering import INSTRUCTOR, files_touching, tampered_result
 
@@ -64,126 +63,6 @@ class Outcome:
     returncode: int | None = None
     duration: float = 0.0
     detail: str = ""
-
-
-# -- processes --------------------------------------------------------------------------------
-
-
-def _family(table: list[Proc], leader: int, ids: set[int]) -> list[Proc]:
-    """The leader, its descendants, and everyone whose session or process group is in `ids`."""
-    children: dict[int, list[Proc]] = {}
-    for p in table:
-        children.setdefault(p.ppid, []).append(p)
-    found = {p.pid: p for p in table if p.pid == leader or p.sid in ids or p.pgid in ids}
-    stack = list(found.values()) or [Proc(leader, -1, leader, leader)]
-    while stack:
-        for child in children.get(stack.pop().pid, []):
-            if child.pid not in found:
-                found[child.pid] = child
-                stack.append(child)
-    return list(found.values())
-
-
-class ProcessTree:
-    """Everything one grading run started, remembered while it runs so it can all be killed.
-
-    The grader puts each suite in a session of its own, and a dead parent's children are handed
-    to another parent, so the family is learned as it grows: every session and process group
-    seen under the leader is remembered, and killing sweeps all of them.
-    """
-
-    def __init__(self, leader: int) -> None:
-        self.leader = leader
-        self.groups: set[int] = {leader}
-        self._protected = {os.getpid(), os.getppid()}
-
-    def observe(self) -> list[Proc] | None:
-        """The family now; remembers its sessions and groups for the next look."""
-        table = process_table()
-        if table is None:
-            return None
-        # An id no live process uses any more may be handed to a stranger: forget it. An id in
-        # use cannot be reused, and a session's or group's members all descend from ours.
-        in_use = {p.pgid for p in table} | {p.sid for p in table if p.sid is not None}
-        self.groups = {i for i in self.groups if i in in_use or i == self.leader}
-        family = [
-            p for p in _family(table, self.leader, self.groups) if p.pid not in self._protected
-        ]
-        for p in family:
-            self.groups.add(p.pgid)
-            if p.sid is not None:
-                self.groups.add(p.sid)
-        self.groups -= {os.getpgrp(), *((os.getsid(0),) if hasattr(os, "getsid") else ())}
-        return family
-
-    def kill(self) -> None:
-        """SIGKILL the whole family until none is left (new forks included)."""
-        if os.name == "nt":
-            subprocess.run(
-                ["taskkill", "/F", "/T", "/PID", str(self.leader)],
-                capture_output=True, timeout=30, check=False,
-            )  # fmt: skip
-            return
-        for _ in range(50):
-            family = self.observe()
-            if family is None:  # no process table: the groups are the best we can do
-                for group in self.groups:
-                    _signal_group(group)
-                return
-            if not family:
-                return
-            for p in family:
-                _signal(p.pid)
-            time.sleep(0.02)
-
-
-def _signal(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def become_subreaper() -> bool:
-    """On Linux, adopt the orphans of our descendants (even ones that left their session), so
-    that the final sweep can find and kill them; elsewhere a no-op. True when it worked."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
-def reap_adopted(running: set[int]) -> None:
-    """Kill and reap every child of this process that is not a grading run still going."""
-    if process_table() is None:
-        return
-    me = os.getpid()
-    for _ in range(50):
-        orphans = [p for p in (process_table() or []) if p.ppid == me and p.pid not in running]
-        if not orphans:
-            break
-        for p in orphans:
-            ProcessTree(p.pid).kill()
-        time.sleep(0.02)
-    while True:  # collect the zombies of what was killed
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 # -- one student ------------------------------------------------------------------------------

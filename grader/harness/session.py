@@ -45,6 +45,7 @@ from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
 from grader.harness.witness import remember_run
+from grader.process_tree import kill_own_group
 
 POLL_SECONDS = 0.05
 
@@ -309,13 +310,7 @@ class Harness:
         for child in self._children:
             process = child.process
             if process.exitcode is None and process.pid is not None:
-                try:
-                    if hasattr(os, "killpg"):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    else:
-                        process.kill()
-                except OSError:
-                    process.kill()
+                kill_own_group(process)
         for child in self._children:
             child.process._plain_join(5)
             if child.process.exitcode is None:  # not in its own group yet, or ignoring us

@@ -18,10 +18,11 @@ import pytest
 from grader.feedback import StudentFailure
 from grader.harness.findings import INTERFERENCE
 from grader.judge.explain import explain
-from grader.judge.host_client import adopt_orphans, hide_from_same_user
+from grader.judge.host_client import hide_from_same_user
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
 from grader.metadata import REPO_ROOT
+from grader.process_tree import become_subreaper
 
 pytest_plugins = ["grader.judge.rules"]
 
@@ -58,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TARGET_KEY] = resolve_target(config.getoption("--target"))
     # This process judges: it never imports the student's code (each test's student host
     # does), keeps orphaned student processes for itself to kill, and hides its descriptors.
-    adopt_orphans()
+    become_subreaper()
     hide_from_same_user()
 
 

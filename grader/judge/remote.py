@@ -38,7 +38,7 @@ from grader.judge.answer_evidence import (
 )
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
-from grader.processes import is_running
+from grader.process_tree import is_running
 from grader.sandbox.wire import ProtocolError, decode_value
 
 _EXCEPTIONS = {

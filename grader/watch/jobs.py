@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.metadata import Exercise
-from grader.processes import process_table
+from grader.process_tree import process_table
 from grader.results import ERROR, ExerciseResult, TestResult
 from grader.runner import GRADER_HOME
 
