@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Protocol
 
 from grader.metadata import Exercise, load_exercises
+from grader.paths import TARGET_NAMES
 from grader.results import ExerciseResult, GradeReport
 from grader.runner import run_suite
 from grader.scoring import missing_suite, score_exercise
 from grader.tampering import files_touching, tampered_result
-
-TARGET_NAMES = ("exercises", "solutions")
 
 
 class UsageError(Exception):

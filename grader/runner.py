@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.judge.results_channel import ResultsPipe
+from grader.paths import REPO_ROOT
 from grader.process_tree import kill_session
 
-GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
 STACK_WAIT = 1.0  # seconds to wait for the stack dump of an overrunning suite
 _FRAME_RE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func>.+)$')
@@ -133,10 +133,10 @@ def grader_only_path(scratch: Path) -> Path:
     folder = scratch / "path"
     folder.mkdir()
     try:
-        (folder / "grader").symlink_to(GRADER_HOME / "grader", target_is_directory=True)
+        (folder / "grader").symlink_to(REPO_ROOT / "grader", target_is_directory=True)
     except OSError:  # no symbolic links (Windows without the privilege): the grader's own home
         folder.rmdir()
-        return GRADER_HOME
+        return REPO_ROOT
     for path in (scratch, folder):
         path.chmod(0o755)
     return folder

@@ -27,6 +27,10 @@ TOO_SLOW = "did not finish"
 INTERFERENCE = "interference"
 CONCURRENCY = "no concurrency"
 ATOMICITY = "atomicity"
+# Concepts of the suites' own checks (grader.judge), named here with the harness's.
+CHECK_THEN_ACT = "check-then-act"
+WRONG_RESULT = "wrong result"
+VALIDATION = "validation"
 
 # Most telling first: when several findings stem from one bug (a lock left held makes the
 # next acquire hang, which trips the deadline), the student reads about the cause.

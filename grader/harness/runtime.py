@@ -18,9 +18,9 @@ from pathlib import Path
 from types import FrameType
 
 from grader.feedback import Site
+from grader.paths import REPO_ROOT
 
 HARNESS_DIR = str(Path(__file__).resolve().parent)
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from grader.harness.findings import (
+    CHECK_THEN_ACT,
+    DEADLOCK,
+    FOREIGN_RELEASE,
+    LOCK_ORDER,
+    LOST_UPDATE,
+    SELF_DEADLOCK,
+    UNRELEASED_LOCK,
+)
+
 Event = dict[str, Any]
 
-LOST_UPDATE = "lost update"
-CHECK_THEN_ACT = "check-then-act"
-DEADLOCK = "deadlock"
-UNRELEASED_LOCK = "unreleased lock"
-SELF_DEADLOCK = "self-deadlock"
-FOREIGN_RELEASE = "foreign release"
-LOCK_ORDER = "lock order"
 # The concepts a witness is about; other failures (a wrong result, validation) have none.
 CONCURRENCY_CONCEPTS = (
     LOST_UPDATE, CHECK_THEN_ACT, DEADLOCK, UNRELEASED_LOCK, SELF_DEADLOCK, FOREIGN_RELEASE, LOCK_ORDER,

@@ -22,6 +22,7 @@ from typing import Any
 
 import grader.harness.session  # noqa: F401 - what a host runs: loaded once here, inherited by every forked host
 import grader.sandbox.workers  # noqa: F401
+from grader.paths import REPO_ROOT
 from grader.process_tree import Proc, host_tree, is_multiprocessing_helper, kill_host_tree
 from grader.sandbox.confinement import SandboxSettings
 from grader.sandbox.host import HOST_STACK_FILE, serve
@@ -35,7 +36,6 @@ except ImportError:  # Windows has no fork server
 
 POLL_SECONDS = 0.05
 START_TIMEOUT = 30.0  # seconds for a host to start and confine itself (spawn on a slow machine)
-GRADER_HOME = str(Path(__file__).resolve().parent.parent.parent)
 _LIVE_HOSTS: set[int] = set()  # host pids of this judge: never taken for orphans
 
 
@@ -102,7 +102,7 @@ class HostClient:
         settings = SandboxSettings(
             sandbox_dir=self.sandbox_dir,
             target_dir=str(self.target_dir),
-            readable=(str(self.target_dir), GRADER_HOME, os.path.dirname(os.__file__)),
+            readable=(str(self.target_dir), str(REPO_ROOT), os.path.dirname(os.__file__)),
         )
         self.process = ctx.Process(target=serve, args=(theirs, settings), name="student-host")
         self.process.start()

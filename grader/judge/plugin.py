@@ -21,12 +21,10 @@ from grader.judge.explain import explain
 from grader.judge.host_client import hide_from_same_user
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
-from grader.metadata import REPO_ROOT
+from grader.paths import REPO_ROOT, TARGET_NAMES
 from grader.process_tree import become_subreaper
 
 pytest_plugins = ["grader.judge.rules"]
-
-TARGET_NAMES = ("exercises", "solutions")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
