@@ -44,7 +44,6 @@ from grader.harness.runtime import (
 from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
-from grader.harness.witness import remember_run
 from grader.process_tree import kill_own_group
 
 POLL_SECONDS = 0.05
@@ -373,7 +372,6 @@ class Harness:
             return
         self._closed = True
         self._kill_all()
-        remember_run(self._reader.everything())  # for a failure the test raises from the results
         for restore in reversed(self._restorers):
             restore()
         PARENT_HARNESSES.pop(self.config.run_id, None)
