@@ -4,6 +4,7 @@ traceback of the grader's own, a crashing submission costs only its exercise).""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -110,15 +111,28 @@ def test_colour_always_and_no_color(fixture_repo: Path, grade) -> None:
 
 # -- subcommands --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["workflow", "release", "batch"])
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
 def test_subcommands_are_dispatched_with_their_arguments(name: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    fake = types.ModuleType(f"grader.{name}")
+    module = cli.COMMANDS[name].module
+    fake = types.ModuleType(module)
     fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, f"grader.{name}", fake)
+    monkeypatch.setitem(sys.modules, module, fake)
     assert cli.main([name, "--check", "x"]) == 7
     assert seen == [["--check", "x"]]
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_command_in_the_table_runs_its_modules_main(name: str) -> None:
+    command = cli.COMMANDS[name]
+    assert command.main() is importlib.import_module(command.module).main
+
+
+def test_help_lists_every_command_of_the_table() -> None:
+    assert cli.build_parser().epilog == (
+        "Other commands: python -m grader watch | check | new | workflow | release | batch "
+        "| gradescope (each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.")
 
 
 def test_check_passes_when_solutions_pass_and_stubs_fail(fixture_repo: Path, capsys) -> None:
