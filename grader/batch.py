@@ -379,72 +379,74 @@ def _print_progress(done: int, total: int, outcome: Outcome) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Grade the checkouts; 0 when every one got a row, 2 on a usage error."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader batch`'s arguments: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader batch",
         description="Grade many student checkouts; write a CSV and each student's JSON.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("checkouts", nargs="+", type=Path, metavar="DIR")
-    parser.add_argument("--jobs", "-j", type=int, default=1, help="students graded at once (1)")
+    parser.add_argument("--jobs", "-j", type=int, help="students graded at once (1)")
+    parser.add_argument("--out", type=Path, help="where to write (grading-results)")
     parser.add_argument(
-        "--out", type=Path, default=Path("grading-results"), help="where to write (grading-results)"
-    )
-    parser.add_argument(
-        "--tests-from", type=Path, default=REPO_ROOT,
+        "--tests-from", type=Path,
         help="the pristine repository whose tests and info.toml grade (default: this one)",
     )  # fmt: skip
     parser.add_argument(
-        "--manifest", type=Path, default=None,
+        "--manifest", type=Path,
         help=f"the release's {MANIFEST_NAME} to check checkouts against (default: the one in "
         "--tests-from if it has one, else each checkout's own)",
     )  # fmt: skip
     parser.add_argument(
-        "--budget", type=float, default=None,
+        "--budget", type=float,
         help="seconds per student (default: the exercises' budgets plus a margin)",
     )  # fmt: skip
-    parser.add_argument(
-        "--exercise", action="append", default=[], metavar="NAME", help="grade only these"
-    )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
+    parser.add_argument("--exercise", action="append", metavar="NAME", help="grade only these")
+    return parser
 
-    tests_from = args.tests_from.resolve()
+
+def main(*, checkouts: Sequence[Path], jobs: int = 1, out: Path = Path("grading-results"),
+         tests_from: Path = REPO_ROOT, manifest: Path | None = None, budget: float | None = None,
+         exercise: Sequence[str] = ()) -> int:
+    """Grade the student `checkouts`, `jobs` at a time, into `out` (the CSV and each student's
+    JSON), with the tests and info.toml of `tests_from`, checking each checkout against the
+    release's `manifest` (default: the one in `tests_from`, else each checkout's own), within
+    `budget` seconds per student (default: the exercises' budgets plus a margin), grading only
+    the exercises named in `exercise` if any; 0 when every checkout got a row, 2 on a usage error."""
+    tests_from = tests_from.resolve()
     try:
         exercises = load_exercises(tests_from / "info.toml")
     except (OSError, KeyError, ValueError) as error:
         print(f"grader batch: --tests-from {tests_from}: {error}", file=sys.stderr)
         return 2
-    if args.exercise:
-        unknown = [n for n in args.exercise if n not in {e.name for e in exercises}]
+    if exercise:
+        unknown = [n for n in exercise if n not in {e.name for e in exercises}]
         if unknown:
             print(f"grader batch: no exercise called {', '.join(unknown)}", file=sys.stderr)
             return 2
-        exercises = [e for e in exercises if e.name in args.exercise]
-    if args.jobs < 1 or (args.budget is not None and args.budget <= 0):
+        exercises = [e for e in exercises if e.name in exercise]
+    if jobs < 1 or (budget is not None and budget <= 0):
         print("grader batch: --jobs and --budget must be positive", file=sys.stderr)
         return 2
-    manifest = args.manifest
     if manifest is None and (tests_from / MANIFEST_NAME).is_file():
         manifest = tests_from / MANIFEST_NAME
     if manifest is not None and not manifest.is_file():
         print(f"grader batch: --manifest {manifest}: no such file", file=sys.stderr)
         return 2
-    budget = args.budget or GRACE_SECONDS + 1.25 * sum(e.timeout for e in exercises)
-    out = args.out.resolve()
+    budget = budget or GRACE_SECONDS + 1.25 * sum(e.timeout for e in exercises)
+    out = out.resolve()
     plan = Plan(
         tuple(exercises), tests_from, manifest.resolve() if manifest else None, budget, out,
-        tuple(args.exercise), tuple(load_exercises(tests_from / "info.toml")),
+        tuple(exercise), tuple(load_exercises(tests_from / "info.toml")),
     )  # fmt: skip
 
-    warning = private_tmp.concurrency_warning(args.jobs)
+    warning = private_tmp.concurrency_warning(jobs)
     if warning:
         print(warning, file=sys.stderr)
     subreaper = become_subreaper()
     try:
-        outcomes = grade_class(args.checkouts, plan, args.jobs, _print_progress)
+        outcomes = grade_class(checkouts, plan, jobs, _print_progress)
     except KeyboardInterrupt:
         print("grader batch: interrupted; every grading process was stopped", file=sys.stderr)
         return 130

@@ -8,8 +8,10 @@ Exit codes, so that CI and a workflow step per exercise can award points all-or-
 With --classroom (the workflow's one grading step) a finished grading exits 0: the reporter that
 reads its outputs passes or fails the job.
 
-Subcommands: one module each, named in the dispatch table `COMMANDS` (command -> the module
-whose `main(argv)` runs it), and imported only when used.
+Subcommands: one module each, named in the dispatch table `COMMANDS`, and imported only when
+used. Each such module has `parser()`, the command's documented arguments, and a keyword-only
+`main()` that takes them (its defaults in its signature) and returns the exit code, so a test or
+a script calls `batch.main(checkouts=[...], jobs=2)` as the command line would.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import importlib
 import os
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from grader.formats.gradescope import write_gradescope
 from grader.formats.json_results import write_json
 from grader.formats.progress import TerminalProgress
 from grader.formats.terminal import PLAIN_WIDTH, render_list, render_table
-from grader.grading import UsageError, grade, make_setup, select_exercises
+from grader.grading import UsageError, UsageParser, grade, make_setup, select_exercises
 from grader.inert import inert_text
 from grader.metadata import REPO_ROOT
 
@@ -43,14 +45,16 @@ EXIT_INTERNAL = 3
 @dataclass(frozen=True)
 class Command:
     """A subcommand: the module that implements it, imported only when the command is used, and
-    what it is for. The module's `main(argv)` takes the arguments after the command's name and
-    returns the exit code."""
+    what it is for."""
 
     module: str
     purpose: str
 
-    def main(self) -> Callable[[Sequence[str]], int]:
-        return importlib.import_module(self.module).main  # type: ignore[no-any-return]
+    def run(self, argv: Sequence[str]) -> int:
+        """Parse the arguments after the command's name with the module's `parser()` and call
+        its keyword-only `main()` with them."""
+        module = importlib.import_module(self.module)
+        return int(module.main(**vars(module.parser().parse_args(argv))))
 
 
 # The dispatch table: every subcommand and where it lives (in the order --help lists them).
@@ -65,15 +69,8 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main() owns every exit code."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UsageParser(
         prog="python -m grader",
         description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
         "and results for CI and course platforms.",
@@ -114,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] in COMMANDS:
-            return int(COMMANDS[args[0]].main()(args[1:]))
+            return COMMANDS[args[0]].run(args[1:])
         return run(args)
     except UsageError as error:
         print(f"grader: {error}", file=sys.stderr)

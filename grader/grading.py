@@ -8,6 +8,7 @@ of modules being judged (`target`).
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,13 @@ from grader.tampering import files_touching, tampered_result
 
 class UsageError(Exception):
     """A mistake on the command line (exit code 2), said in one sentence."""
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so the CLI owns every exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
 class Progress(Protocol):

@@ -245,22 +245,23 @@ def build_release(root: Path, out: Path) -> Release:
     return Release(out, tuple(sorted([*written, MANIFEST_NAME])), tuple(compute_hashes(out)))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the release; 0 done, 2 when it cannot be made as asked."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader release`'s arguments: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader release",
         description="Write the student template (no solutions, self-check or benchmarks) to OUT.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("out", type=Path, metavar="OUT", help="an absent or empty directory")
-    parser.add_argument(
-        "--root", type=Path, default=REPO_ROOT, help="the repository to release (default: this one)"
-    )
+    parser.add_argument("--root", type=Path, help="the repository to release (default: this one)")
+    return parser
+
+
+def main(*, out: Path, root: Path = REPO_ROOT) -> int:
+    """Write the student template of the repository `root` to `out` (an absent or empty
+    directory); 0 done, 2 when it cannot be made as asked."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    try:
-        release = build_release(args.root, args.out)
+        release = build_release(root, out)
     except (ReleaseError, OSError, KeyError, ValueError) as error:
         print(f"grader release: {error}", file=sys.stderr)
         return 2

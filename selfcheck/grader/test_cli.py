@@ -4,7 +4,9 @@ traceback of the grader's own, a crashing submission costs only its exercise).""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import inspect
 import json
 import os
 import re
@@ -114,19 +116,26 @@ def test_colour_always_and_no_color(fixture_repo: Path, grade) -> None:
 @pytest.mark.parametrize("name", list(cli.COMMANDS))
 def test_subcommands_are_dispatched_with_their_arguments(name: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[str]] = []
+    seen: list[dict[str, str]] = []
     module = cli.COMMANDS[name].module
     fake = types.ModuleType(module)
-    fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
+    parser = argparse.ArgumentParser(argument_default=argparse.SUPPRESS)
+    parser.add_argument("--check")
+    fake.parser = lambda: parser  # type: ignore[attr-defined]
+    fake.main = lambda **given: seen.append(given) or 7  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module, fake)
     assert cli.main([name, "--check", "x"]) == 7
-    assert seen == [["--check", "x"]]
+    assert seen == [{"check": "x"}]
 
 
 @pytest.mark.parametrize("name", list(cli.COMMANDS))
-def test_every_command_in_the_table_runs_its_modules_main(name: str) -> None:
-    command = cli.COMMANDS[name]
-    assert command.main() is importlib.import_module(command.module).main
+def test_every_command_has_a_parser_and_a_keyword_only_main_that_takes_its_options(name: str) -> None:
+    module = importlib.import_module(cli.COMMANDS[name].module)
+    parameters = inspect.signature(module.main).parameters.values()
+    assert parameters and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters)
+    options = {action.dest for action in module.parser()._actions if action.dest != "help"}
+    assert options == {p.name for p in parameters}, "every option is a keyword of main(), and back"
+    assert module.main.__doc__, f"{module.__name__}.main() says what it does with its arguments"
 
 
 def test_help_lists_every_command_of_the_table() -> None:

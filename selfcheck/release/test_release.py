@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from grader import integrity
+from grader import cli, integrity
 from grader.metadata import load_exercises
 from grader.release import EXCLUDED_TOP, ReleaseError, build_release, check_pyproject, main
 from grader.workflow import WORKFLOW_PATH, render
@@ -209,7 +209,7 @@ def test_release_refuses_a_directory_in_use(fixture_repo: Path, tmp_path: Path) 
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ReleaseError, match="not an empty directory"):
         build_release(fixture_repo, tmp_path)
-    assert main([str(tmp_path), "--root", str(fixture_repo)]) == 2
+    assert main(out=tmp_path, root=fixture_repo) == 2
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
@@ -265,7 +265,7 @@ def _pytest_failures(
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # every suite on the stubs, then all of them on the solutions
 def test_release_works_as_a_fresh_repository(source_repo: Path, tmp_path: Path) -> None:
-    assert main([str(tmp_path / "template"), "--root", str(source_repo)]) == 0
+    assert cli.main(["release", str(tmp_path / "template"), "--root", str(source_repo)]) == 0
     clone = tmp_path / "student"
     _git(["init", "-q", str(tmp_path / "template")], tmp_path)
     _git(["add", "."], tmp_path / "template")
