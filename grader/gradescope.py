@@ -18,8 +18,8 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from grader.integrity import file_hash
 from grader.metadata import REPO_ROOT, load_exercises
+from grader.release_manifest import file_hash
 
 # What grading reads, relative to the repository (directories are taken file by file).
 CONTENTS = ("grader", "tests", "conftest.py", "pyproject.toml", "info.toml", "LICENSE")

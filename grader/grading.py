@@ -106,9 +106,9 @@ def grade_exercise(setup: Setup, exercise: Exercise) -> ExerciseResult:
 
 
 def tampered_files(root: Path) -> list[str] | None:
-    """Protected files changed since release (grader.integrity), None without a manifest."""
+    """Protected files changed since release (grader.release_manifest), None without a manifest."""
     try:
-        from grader.integrity import changed_files
+        from grader.release_manifest import changed_files
     except ImportError:
         return None
     return changed_files(root)
@@ -126,7 +126,7 @@ def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None
     started = time.monotonic()
     tampered = tampered_files(setup.root)
     if enforce_integrity and require_manifest and tampered is None:
-        from grader.integrity import MANIFEST_NAME
+        from grader.release_manifest import MANIFEST_NAME
 
         tampered = [f"{MANIFEST_NAME} (missing)"]
     every = load_exercises(setup.metadata_file) if enforce_integrity and tampered else []

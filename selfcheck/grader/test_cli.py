@@ -165,8 +165,8 @@ def test_check_fails_when_a_stub_passes(own_repo: Path, capsys) -> None:
 
 def test_tests_from_a_pristine_checkout_and_tampered_files(own_repo: Path, fixture_repo: Path,
                                                            grade, tmp_path: Path) -> None:
-    integrity = pytest.importorskip("grader.integrity")
-    integrity.write_manifest(own_repo, own_repo / integrity.MANIFEST_NAME)
+    manifest = pytest.importorskip("grader.release_manifest")
+    manifest.write_manifest(own_repo, own_repo / manifest.MANIFEST_NAME)
     # The student "fixes" the test instead of their code.
     (own_repo / "tests" / "test_counter.py").write_text(
         "def test_add():\n    pass\n", encoding="utf-8")
