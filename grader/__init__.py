@@ -7,5 +7,5 @@ Subpackages and modules:
   metadata        reads info.toml, the single source of truth for the exercise set
   feedback        the failure type the suites raise, carrying the student's file and line
   cli, grading, runner, scoring, formats/   `python -m grader`: run suites, score, report
-  workflow, release, integrity, batch       the instructor's tools
+  workflow, release, release_manifest, batch   the instructor's tools
 """

@@ -9,13 +9,12 @@ no rule, and the files an exercise needs that are missing.
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
+from grader.judge.rules import RULE_ID
 from grader.metadata import Exercise
 
 PLACEHOLDER = "TODO(grader new)"
-RULE_ID = re.compile(r"\(rule ([A-Z]\d+)\)")
 
 
 def rule_ids(markdown: str) -> list[str]:

@@ -8,7 +8,7 @@ crashing or fork-happy submission costs its own grade and nothing else. The resu
 CSV row per student and each student's JSON (the grader's `--json`, plus a `batch` section).
 
 Grades here are final, so tampering costs points: an exercise that a changed protected file or
-an added loadable file (grader.integrity) could affect is not graded and scores 0, with the files
+an added loadable file (grader.release_manifest) could affect is not graded and scores 0, with the files
 named. Anything that goes wrong with one checkout (a symbolic link out of it, a manifest of the
 wrong shape, an unreadable file) becomes that student's row with status `error`; the CSV and
 every other student's JSON are always written.
@@ -21,7 +21,6 @@ import csv
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -34,9 +33,9 @@ from typing import Any
 
 from grader.formats.json_results import exercise_to_json
 from grader.inert import inert_text
-from grader.integrity import MANIFEST_NAME, changed_files
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
-from grader.processes import Proc, process_table
+from grader.process_tree import ProcessTree, become_subreaper, reap_adopted
+from grader.release_manifest import MANIFEST_NAME, changed_files
 from grader.sandbox import private_tmp
 from grader.tampering import INSTRUCTOR, files_touching, tampered_result
 
@@ -64,126 +63,6 @@ class Outcome:
     returncode: int | None = None
     duration: float = 0.0
     detail: str = ""
-
-
-# -- processes --------------------------------------------------------------------------------
-
-
-def _family(table: list[Proc], leader: int, ids: set[int]) -> list[Proc]:
-    """The leader, its descendants, and everyone whose session or process group is in `ids`."""
-    children: dict[int, list[Proc]] = {}
-    for p in table:
-        children.setdefault(p.ppid, []).append(p)
-    found = {p.pid: p for p in table if p.pid == leader or p.sid in ids or p.pgid in ids}
-    stack = list(found.values()) or [Proc(leader, -1, leader, leader)]
-    while stack:
-        for child in children.get(stack.pop().pid, []):
-            if child.pid not in found:
-                found[child.pid] = child
-                stack.append(child)
-    return list(found.values())
-
-
-class ProcessTree:
-    """Everything one grading run started, remembered while it runs so it can all be killed.
-
-    The grader puts each suite in a session of its own, and a dead parent's children are handed
-    to another parent, so the family is learned as it grows: every session and process group
-    seen under the leader is remembered, and killing sweeps all of them.
-    """
-
-    def __init__(self, leader: int) -> None:
-        self.leader = leader
-        self.groups: set[int] = {leader}
-        self._protected = {os.getpid(), os.getppid()}
-
-    def observe(self) -> list[Proc] | None:
-        """The family now; remembers its sessions and groups for the next look."""
-        table = process_table()
-        if table is None:
-            return None
-        # An id no live process uses any more may be handed to a stranger: forget it. An id in
-        # use cannot be reused, and a session's or group's members all descend from ours.
-        in_use = {p.pgid for p in table} | {p.sid for p in table if p.sid is not None}
-        self.groups = {i for i in self.groups if i in in_use or i == self.leader}
-        family = [
-            p for p in _family(table, self.leader, self.groups) if p.pid not in self._protected
-        ]
-        for p in family:
-            self.groups.add(p.pgid)
-            if p.sid is not None:
-                self.groups.add(p.sid)
-        self.groups -= {os.getpgrp(), *((os.getsid(0),) if hasattr(os, "getsid") else ())}
-        return family
-
-    def kill(self) -> None:
-        """SIGKILL the whole family until none is left (new forks included)."""
-        if os.name == "nt":
-            subprocess.run(
-                ["taskkill", "/F", "/T", "/PID", str(self.leader)],
-                capture_output=True, timeout=30, check=False,
-            )  # fmt: skip
-            return
-        for _ in range(50):
-            family = self.observe()
-            if family is None:  # no process table: the groups are the best we can do
-                for group in self.groups:
-                    _signal_group(group)
-                return
-            if not family:
-                return
-            for p in family:
-                _signal(p.pid)
-            time.sleep(0.02)
-
-
-def _signal(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def become_subreaper() -> bool:
-    """On Linux, adopt the orphans of our descendants (even ones that left their session), so
-    that the final sweep can find and kill them; elsewhere a no-op. True when it worked."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        return False
-
-
-def reap_adopted(running: set[int]) -> None:
-    """Kill and reap every child of this process that is not a grading run still going."""
-    if process_table() is None:
-        return
-    me = os.getpid()
-    for _ in range(50):
-        orphans = [p for p in (process_table() or []) if p.ppid == me and p.pid not in running]
-        if not orphans:
-            break
-        for p in orphans:
-            ProcessTree(p.pid).kill()
-        time.sleep(0.02)
-    while True:  # collect the zombies of what was killed
-        try:
-            pid, _status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 # -- one student ------------------------------------------------------------------------------
@@ -500,72 +379,74 @@ def _print_progress(done: int, total: int, outcome: Outcome) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Grade the checkouts; 0 when every one got a row, 2 on a usage error."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader batch`'s arguments: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader batch",
         description="Grade many student checkouts; write a CSV and each student's JSON.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("checkouts", nargs="+", type=Path, metavar="DIR")
-    parser.add_argument("--jobs", "-j", type=int, default=1, help="students graded at once (1)")
+    parser.add_argument("--jobs", "-j", type=int, help="students graded at once (1)")
+    parser.add_argument("--out", type=Path, help="where to write (grading-results)")
     parser.add_argument(
-        "--out", type=Path, default=Path("grading-results"), help="where to write (grading-results)"
-    )
-    parser.add_argument(
-        "--tests-from", type=Path, default=REPO_ROOT,
+        "--tests-from", type=Path,
         help="the pristine repository whose tests and info.toml grade (default: this one)",
     )  # fmt: skip
     parser.add_argument(
-        "--manifest", type=Path, default=None,
+        "--manifest", type=Path,
         help=f"the release's {MANIFEST_NAME} to check checkouts against (default: the one in "
         "--tests-from if it has one, else each checkout's own)",
     )  # fmt: skip
     parser.add_argument(
-        "--budget", type=float, default=None,
+        "--budget", type=float,
         help="seconds per student (default: the exercises' budgets plus a margin)",
     )  # fmt: skip
-    parser.add_argument(
-        "--exercise", action="append", default=[], metavar="NAME", help="grade only these"
-    )
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
+    parser.add_argument("--exercise", action="append", metavar="NAME", help="grade only these")
+    return parser
 
-    tests_from = args.tests_from.resolve()
+
+def main(*, checkouts: Sequence[Path], jobs: int = 1, out: Path = Path("grading-results"),
+         tests_from: Path = REPO_ROOT, manifest: Path | None = None, budget: float | None = None,
+         exercise: Sequence[str] = ()) -> int:
+    """Grade the student `checkouts`, `jobs` at a time, into `out` (the CSV and each student's
+    JSON), with the tests and info.toml of `tests_from`, checking each checkout against the
+    release's `manifest` (default: the one in `tests_from`, else each checkout's own), within
+    `budget` seconds per student (default: the exercises' budgets plus a margin), grading only
+    the exercises named in `exercise` if any; 0 when every checkout got a row, 2 on a usage error."""
+    tests_from = tests_from.resolve()
     try:
         exercises = load_exercises(tests_from / "info.toml")
     except (OSError, KeyError, ValueError) as error:
         print(f"grader batch: --tests-from {tests_from}: {error}", file=sys.stderr)
         return 2
-    if args.exercise:
-        unknown = [n for n in args.exercise if n not in {e.name for e in exercises}]
+    if exercise:
+        unknown = [n for n in exercise if n not in {e.name for e in exercises}]
         if unknown:
             print(f"grader batch: no exercise called {', '.join(unknown)}", file=sys.stderr)
             return 2
-        exercises = [e for e in exercises if e.name in args.exercise]
-    if args.jobs < 1 or (args.budget is not None and args.budget <= 0):
+        exercises = [e for e in exercises if e.name in exercise]
+    if jobs < 1 or (budget is not None and budget <= 0):
         print("grader batch: --jobs and --budget must be positive", file=sys.stderr)
         return 2
-    manifest = args.manifest
     if manifest is None and (tests_from / MANIFEST_NAME).is_file():
         manifest = tests_from / MANIFEST_NAME
     if manifest is not None and not manifest.is_file():
         print(f"grader batch: --manifest {manifest}: no such file", file=sys.stderr)
         return 2
-    budget = args.budget or GRACE_SECONDS + 1.25 * sum(e.timeout for e in exercises)
-    out = args.out.resolve()
+    budget = budget or GRACE_SECONDS + 1.25 * sum(e.timeout for e in exercises)
+    out = out.resolve()
     plan = Plan(
         tuple(exercises), tests_from, manifest.resolve() if manifest else None, budget, out,
-        tuple(args.exercise), tuple(load_exercises(tests_from / "info.toml")),
+        tuple(exercise), tuple(load_exercises(tests_from / "info.toml")),
     )  # fmt: skip
 
-    warning = private_tmp.concurrency_warning(args.jobs)
+    warning = private_tmp.concurrency_warning(jobs)
     if warning:
         print(warning, file=sys.stderr)
     subreaper = become_subreaper()
     try:
-        outcomes = grade_class(args.checkouts, plan, args.jobs, _print_progress)
+        outcomes = grade_class(checkouts, plan, jobs, _print_progress)
     except KeyboardInterrupt:
         print("grader batch: interrupted; every grading process was stopped", file=sys.stderr)
         return 130

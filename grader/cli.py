@@ -8,9 +8,10 @@ Exit codes, so that CI and a workflow step per exercise can award points all-or-
 With --classroom (the workflow's one grading step) a finished grading exits 0: the reporter that
 reads its outputs passes or fails the job.
 
-Subcommands: `check` (grader.dev_check: stubs fail, solutions pass), and `workflow`, `release`,
-`batch`, `gradescope`, which belong to modules of their own and are imported only when used;
-so do `watch` (grader.watch: re-grade on save) and `new` (grader.scaffold: a new exercise).
+Subcommands: one module each, named in the dispatch table `COMMANDS`, and imported only when
+used. Each such module has `parser()`, the command's documented arguments, and a keyword-only
+`main()` that takes them (its defaults in its signature) and returns the exit code, so a test or
+a script calls `batch.main(checkouts=[...], jobs=2)` as the command line would.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.formats.classroom import write_classroom_outputs
@@ -30,7 +32,7 @@ from grader.formats.gradescope import write_gradescope
 from grader.formats.json_results import write_json
 from grader.formats.progress import TerminalProgress
 from grader.formats.terminal import PLAIN_WIDTH, render_list, render_table
-from grader.grading import UsageError, grade, make_setup, select_exercises
+from grader.grading import UsageError, UsageParser, grade, make_setup, select_exercises
 from grader.inert import inert_text
 from grader.metadata import REPO_ROOT
 
@@ -38,25 +40,42 @@ EXIT_OK = 0
 EXIT_POINTS_LOST = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-DELEGATED = ("workflow", "release", "batch", "gradescope")
-# Commands whose module is not named after them: `watch` (students), `new` (exercise authors).
-COMMAND_MODULES = {"watch": "grader.watch.command", "new": "grader.scaffold"}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of exiting, so main() owns every exit code."""
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module that implements it, imported only when the command is used, and
+    what it is for."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+    module: str
+    purpose: str
+
+    def run(self, argv: Sequence[str]) -> int:
+        """Parse the arguments after the command's name with the module's `parser()` and call
+        its keyword-only `main()` with them."""
+        module = importlib.import_module(self.module)
+        return int(module.main(**vars(module.parser().parse_args(argv))))
+
+
+# The dispatch table: every subcommand and where it lives (in the order --help lists them).
+COMMANDS: dict[str, Command] = {
+    "watch": Command("grader.watch.command", "grade the exercise you are on again on every save"),
+    "check": Command("grader.dev_check", "the instructor's check: solutions full marks, stubs fail"),
+    "new": Command("grader.scaffold", "a new exercise's five pieces"),
+    "workflow": Command("grader.workflow", "write .github/workflows/classroom.yml from info.toml"),
+    "release": Command("grader.release", "write the student template and its manifest"),
+    "batch": Command("grader.batch", "grade many student checkouts into a CSV"),
+    "gradescope": Command("grader.gradescope", "build the Gradescope autograder zip"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = UsageParser(
         prog="python -m grader",
         description="Grade the multiprocessing exercises: a score table, the next thing to fix, "
         "and results for CI and course platforms.",
-        epilog="Other commands: python -m grader watch | check | new | workflow | release | batch "
-        "| gradescope (each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
+        epilog=f"Other commands: python -m grader {' | '.join(COMMANDS)} (each with --help). "
+        "Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.",
     )
     parser.add_argument("--target", default="exercises",
                         help="what to grade: 'exercises' (default), 'solutions', or a directory "
@@ -91,16 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code and never lets a traceback of its own escape."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args and args[0] in DELEGATED:
-            module = importlib.import_module(f"grader.{args[0]}")
-            return int(module.main(args[1:]))
-        if args and args[0] in COMMAND_MODULES:
-            module = importlib.import_module(COMMAND_MODULES[args[0]])
-            return int(module.main(args[1:]))
-        if args and args[0] == "check":
-            from grader.dev_check import main as check_main
-
-            return check_main(args[1:])
+        if args and args[0] in COMMANDS:
+            return COMMANDS[args[0]].run(args[1:])
         return run(args)
     except UsageError as error:
         print(f"grader: {error}", file=sys.stderr)

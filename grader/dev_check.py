@@ -16,14 +16,9 @@ from collections.abc import Sequence
 from grader.authoring import to_do
 from grader.formats.colour import Painter, use_colour
 from grader.formats.progress import TerminalProgress
-from grader.grading import UsageError, grade, make_setup, select_exercises
+from grader.grading import UsageParser, grade, make_setup, select_exercises
 from grader.metadata import REPO_ROOT
 from grader.results import ExerciseResult, format_points
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
 def verdict(solution: ExerciseResult, stub: ExerciseResult, todo: Sequence[str] = ()) -> str:
@@ -51,32 +46,40 @@ def fixes(module: str, solution: ExerciseResult, stub: ExerciseResult,
     return items
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="python -m grader check",
-                     description="Check that every solution passes and every stub fails.")
-    parser.add_argument("--root", default=str(REPO_ROOT), metavar="PATH")
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader check`'s options: main()'s keywords, with its defaults."""
+    parser = UsageParser(prog="python -m grader check", argument_default=argparse.SUPPRESS,
+                         description="Check that every solution passes and every stub fails.")
+    parser.add_argument("--root", metavar="PATH")
     parser.add_argument("--exercise", action="append", metavar="NAME")
-    parser.add_argument("--color", "--colour", dest="color", default="auto",
-                        choices=("auto", "always", "never"))
+    parser.add_argument("--color", "--colour", dest="color", choices=("auto", "always", "never"))
     parser.add_argument("-q", "--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    paint = Painter(use_colour(args.color, sys.stdout))
+    return parser
+
+
+def main(*, root: str = str(REPO_ROOT), exercise: Sequence[str] | None = None, color: str = "auto",
+         quiet: bool = False) -> int:
+    """Grade the solutions and the stubs of the repository `root` (only the exercises named in
+    `exercise`, if any; the table coloured per `color`: auto, always, never; no progress lines
+    when `quiet`) and print a verdict per exercise; 0 when every solution passes and every stub
+    fails, 1 otherwise."""
+    paint = Painter(use_colour(color, sys.stdout))
 
     reports = {}
     for target in ("solutions", "exercises"):
-        setup = make_setup(args.root, target)
-        exercises = select_exercises(setup, args.exercise)
+        setup = make_setup(root, target)
+        exercises = select_exercises(setup, exercise)
         progress = None
-        if not args.quiet:
+        if not quiet:
             live = bool(getattr(sys.stderr, "isatty", lambda: False)())
-            progress = TerminalProgress(sys.stderr, live, Painter(use_colour(args.color, sys.stderr)))
+            progress = TerminalProgress(sys.stderr, live, Painter(use_colour(color, sys.stderr)))
             print(f"checking {target}/", file=sys.stderr)
         reports[target] = grade(setup, exercises, progress)
 
     rows = []
     ok = True
-    setup = make_setup(args.root, "exercises")
-    modules = {e.name: e for e in select_exercises(setup, args.exercise)}
+    setup = make_setup(root, "exercises")
+    modules = {e.name: e for e in select_exercises(setup, exercise)}
     still: list[tuple[str, list[str]]] = []
     for solution, stub in zip(reports["solutions"].exercises, reports["exercises"].exercises,
                               strict=True):

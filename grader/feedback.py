@@ -28,25 +28,24 @@ class StudentFailure(AssertionError):
     `message` is the whole explanation; `site` the student's line it is about, when known;
     `concept` a short name of the idea to revisit (for example "lost update"); `witness` the
     events of the run that show how a concurrency failure happened (plain JSON-able data, see
-    `grader.harness.witness`). A failure of a concurrency concept raised without one (a suite
-    that found the bug in its results) takes the witness its test's latest run showed, or says
-    that the journal cannot show one.
+    `grader.harness.witness`). It carries what it is given and nothing else: a failure of a
+    concurrency concept raised without a witness (a suite that found the bug in its results) is
+    given one by the judge where the report is made (`grader.judge.run_witnesses`).
     """
 
     def __init__(self, message: str, site: Site | None = None, concept: str | None = None,
-                 witness: dict[str, Any] | None | object = ...) -> None:
-        if witness is ...:
-            from grader.harness.witness import witness_for_failure
-
-            found = witness_for_failure(concept)
-            witness = None if found is None else found.to_dict()
-            if found is not None:
-                message = f"{message}\n{found.text()}"
+                 witness: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.witness: dict[str, Any] | None = witness  # type: ignore[assignment]
+        self.witness = witness
         self.message = message
         self.site = site
         self.concept = concept
+
+    def add_witness(self, witness: dict[str, Any], text: str) -> None:
+        """Attach how it happened, and say it after the message (the report's judge does)."""
+        self.witness = witness
+        self.message = f"{self.message}\n{text}"
+        self.args = (self.message,)
 
     @property
     def file(self) -> str | None:

@@ -18,8 +18,8 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from grader.integrity import file_hash
 from grader.metadata import REPO_ROOT, load_exercises
+from grader.release_manifest import file_hash
 
 # What grading reads, relative to the repository (directories are taken file by file).
 CONTENTS = ("grader", "tests", "conftest.py", "pyproject.toml", "info.toml", "LICENSE")
@@ -177,24 +177,26 @@ def build_autograder(root: Path, out: Path) -> list[str]:
     return entries
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Build the zip; 0 done, 2 when it cannot be built as asked."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader gradescope`'s arguments: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader gradescope",
         description="Build a Gradescope autograder zip (setup.sh, run_autograder, the grader "
         "and the suites; no solutions). Upload it as the assignment's autograder.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("out", type=Path, metavar="OUT.zip", help="the zip to write")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT,
-                        help="the exercise repository (default: this one)")
+    parser.add_argument("--root", type=Path, help="the exercise repository (default: this one)")
+    return parser
+
+
+def main(*, out: Path, root: Path = REPO_ROOT) -> int:
+    """Build the autograder zip `out` for the exercise repository `root`; 0 done, 2 when it
+    cannot be built as asked."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    try:
-        entries = build_autograder(args.root, args.out)
+        entries = build_autograder(root, out)
     except (BuildError, OSError, KeyError, ValueError) as error:
         print(f"grader gradescope: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out} ({len(entries)} files): upload it as the assignment's autograder")
+    print(f"wrote {out} ({len(entries)} files): upload it as the assignment's autograder")
     return 0

@@ -8,6 +8,7 @@ of modules being judged (`target`).
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,16 +16,22 @@ from pathlib import Path
 from typing import Protocol
 
 from grader.metadata import Exercise, load_exercises
+from grader.paths import TARGET_NAMES
 from grader.results import ExerciseResult, GradeReport
 from grader.runner import run_suite
 from grader.scoring import missing_suite, score_exercise
 from grader.tampering import files_touching, tampered_result
 
-TARGET_NAMES = ("exercises", "solutions")
-
 
 class UsageError(Exception):
     """A mistake on the command line (exit code 2), said in one sentence."""
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so the CLI owns every exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
 class Progress(Protocol):
@@ -99,9 +106,9 @@ def grade_exercise(setup: Setup, exercise: Exercise) -> ExerciseResult:
 
 
 def tampered_files(root: Path) -> list[str] | None:
-    """Protected files changed since release (grader.integrity), None without a manifest."""
+    """Protected files changed since release (grader.release_manifest), None without a manifest."""
     try:
-        from grader.integrity import changed_files
+        from grader.release_manifest import changed_files
     except ImportError:
         return None
     return changed_files(root)
@@ -119,7 +126,7 @@ def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None
     started = time.monotonic()
     tampered = tampered_files(setup.root)
     if enforce_integrity and require_manifest and tampered is None:
-        from grader.integrity import MANIFEST_NAME
+        from grader.release_manifest import MANIFEST_NAME
 
         tampered = [f"{MANIFEST_NAME} (missing)"]
     every = load_exercises(setup.metadata_file) if enforce_integrity and tampered else []

@@ -6,7 +6,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from grader.paths import REPO_ROOT
+
 METADATA_FILE = REPO_ROOT / "info.toml"
 
 

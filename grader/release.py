@@ -4,7 +4,7 @@ The release is this repository minus the reference solutions, the self-check wit
 (correct variants are solutions too), the benchmarks, this repository's own CI and any answer key
 info.toml marks private (`answer_key_private`); its README is
 written for students, its classroom workflow is regenerated from info.toml, and its
-`.grader-manifest.json` records the hashes of what decides a grade (see grader.integrity).
+`.grader-manifest.json` records the hashes of what decides a grade (see grader.release_manifest).
 Made into a repository of its own, `pip install -e .` and `pytest` work there unchanged: the
 pyproject is checked, not trusted, to need nothing the release leaves out.
 """
@@ -19,14 +19,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.integrity import (
+from grader.metadata import REPO_ROOT, Exercise, load_exercises
+from grader.release_manifest import (
     MANIFEST_NAME,
     PROTECTED,
     compute_hashes,
     file_hash,
     write_manifest,
 )
-from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.workflow import WORKFLOW_PATH, render
 
 # Top-level entries of the repository that never go to students.
@@ -245,22 +245,23 @@ def build_release(root: Path, out: Path) -> Release:
     return Release(out, tuple(sorted([*written, MANIFEST_NAME])), tuple(compute_hashes(out)))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the release; 0 done, 2 when it cannot be made as asked."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader release`'s arguments: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader release",
         description="Write the student template (no solutions, self-check or benchmarks) to OUT.",
+        argument_default=argparse.SUPPRESS,
     )
     parser.add_argument("out", type=Path, metavar="OUT", help="an absent or empty directory")
-    parser.add_argument(
-        "--root", type=Path, default=REPO_ROOT, help="the repository to release (default: this one)"
-    )
+    parser.add_argument("--root", type=Path, help="the repository to release (default: this one)")
+    return parser
+
+
+def main(*, out: Path, root: Path = REPO_ROOT) -> int:
+    """Write the student template of the repository `root` to `out` (an absent or empty
+    directory); 0 done, 2 when it cannot be made as asked."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    try:
-        release = build_release(args.root, args.out)
+        release = build_release(root, out)
     except (ReleaseError, OSError, KeyError, ValueError) as error:
         print(f"grader release: {error}", file=sys.stderr)
         return 2

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.judge.results_channel import ResultsPipe
-from grader.processes import process_table
+from grader.paths import REPO_ROOT
+from grader.process_tree import kill_session
 
-GRADER_HOME = Path(__file__).resolve().parent.parent  # the directory that holds grader/
 KEEP_OUTPUT = 16_384  # bytes of the suite's output kept at the start and at the end
 STACK_WAIT = 1.0  # seconds to wait for the stack dump of an overrunning suite
 _FRAME_RE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func>.+)$')
@@ -133,10 +133,10 @@ def grader_only_path(scratch: Path) -> Path:
     folder = scratch / "path"
     folder.mkdir()
     try:
-        (folder / "grader").symlink_to(GRADER_HOME / "grader", target_is_directory=True)
+        (folder / "grader").symlink_to(REPO_ROOT / "grader", target_is_directory=True)
     except OSError:  # no symbolic links (Windows without the privilege): the grader's own home
         folder.rmdir()
-        return GRADER_HOME
+        return REPO_ROOT
     for path in (scratch, folder):
         path.chmod(0o755)
     return folder
@@ -184,7 +184,7 @@ def run_suite(test_file: str, target: Path, tests_root: Path, root: Path, budget
                 run.timed_out = True
                 run.stuck_at = _dump_stack(process, stack_file, target, root)
         finally:
-            _kill_group(process)  # before reaping pytest, so its id (the session's) stays ours
+            kill_session(process)  # before reaping pytest, so its id (the session's) stays ours
             process.wait()
             reader.join(timeout=2.0)
             # A process that escaped the group may still hold the pipe: then leave the reader
@@ -218,55 +218,6 @@ def _wait_unreaped(process: subprocess.Popen[bytes], timeout: float) -> bool:
     waiter.start()
     waiter.join(timeout)
     return not waiter.is_alive()
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill every process of the suite's session: pytest and every process the student started.
-
-    The session, not just the process group: the harness moves its children into groups of
-    their own, but no process can leave its session without calling setsid() itself. Windows
-    has neither: there the process tree is killed.
-    """
-    if os.name == "nt":
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        process.kill()
-        return
-    for _ in range(10):  # again, in case a process forked while we were killing
-        members = session_members(process.pid)
-        if members is None:  # neither /proc nor pgrep: the process group is the best we can do
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            return
-        if not members:
-            return
-        for pid in members:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.01)
-
-
-def session_members(sid: int) -> list[int] | None:
-    """Live processes (not zombies) in session `sid`: from /proc on Linux, else from
-    `pgrep -s` (macOS, BSD); None when neither can tell."""
-    if not Path("/proc/self/stat").exists():
-        return _pgrep_session(sid)
-    return [p.pid for p in process_table() or [] if p.sid == sid]
-
-
-def _pgrep_session(sid: int) -> list[int] | None:
-    try:
-        found = subprocess.run(["pgrep", "-s", str(sid)], capture_output=True, text=True,
-                               timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if found.returncode not in (0, 1):  # 1: none matched
-        return None
-    return [int(pid) for pid in found.stdout.split() if pid.isdigit()]
 
 
 def _dump_stack(process: subprocess.Popen[bytes], stack_file: Path, target: Path,

@@ -13,20 +13,14 @@ import argparse
 import re
 import string
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from grader.authoring import PLACEHOLDER, RULE_ID
-from grader.grading import UsageError
+from grader.grading import UsageError, UsageParser
 from grader.metadata import REPO_ROOT, load_exercises
 from grader.workflow import WORKFLOW_PATH, render_file
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
 def rule_letter(name: str, root: Path) -> str:
@@ -215,21 +209,27 @@ def create(root: Path, name: str, title: str) -> list[Path]:
     return written
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="python -m grader new",
-                     description="Write a new exercise's stub, instructions, solution, suite and "
-                     "info.toml entry, to fill in where they say TODO(grader new); "
-                     "`python -m grader check` then says what is left.")
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader new`'s arguments: main()'s keywords, with its defaults."""
+    parser = UsageParser(prog="python -m grader new", argument_default=argparse.SUPPRESS,
+                         description="Write a new exercise's stub, instructions, solution, suite and "
+                         "info.toml entry, to fill in where they say TODO(grader new); "
+                         "`python -m grader check` then says what is left.")
     parser.add_argument("name", help="the exercise's name, which is also its module's")
     parser.add_argument("--title", required=True, help="one line for tables and the workflow")
-    parser.add_argument("--root", default=str(REPO_ROOT), metavar="PATH",
+    parser.add_argument("--root", metavar="PATH",
                         help="the exercise repository (default: the one holding grader/)")
-    args = parser.parse_args(argv)
-    written = create(Path(args.root), args.name, args.title)
-    root = Path(args.root).resolve()
-    print(f"wrote {len(written)} files for {args.name}:")
+    return parser
+
+
+def main(*, name: str, title: str, root: str = str(REPO_ROOT)) -> int:
+    """Write the exercise `name`'s five pieces, titled `title` (one line), into the exercise
+    repository `root`, and say what to fill in; 0 done (a usage mistake raises UsageError)."""
+    written = create(Path(root), name, title)
+    home = Path(root).resolve()
+    print(f"wrote {len(written)} files for {name}:")
     for path in written:
-        print(f"  {path.relative_to(root).as_posix()}")
-    print(f"Fill in every {PLACEHOLDER}, then run: python -m grader check --exercise {args.name}")
+        print(f"  {path.relative_to(home).as_posix()}")
+    print(f"Fill in every {PLACEHOLDER}, then run: python -m grader check --exercise {name}")
     sys.stdout.flush()
     return 0

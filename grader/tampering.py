@@ -1,6 +1,6 @@
 """What tampering costs: in a workflow, an exercise whose protected files changed scores 0.
 
-grader.integrity finds the files that differ from the release's manifest; this module decides
+grader.release_manifest finds the files that differ from the release's manifest; this module decides
 which exercises they touch and what the student is told. An exercise's own suite
 (`tests/test_<module>.py`) touches only that exercise; every other protected file (the grader,
 the configuration, info.toml, the workflows, a forbidden pytest.ini, an unreadable manifest)

@@ -129,31 +129,32 @@ def render_file(metadata: Path = METADATA_FILE) -> str:
     return render(load_exercises(metadata))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write (or with --check, compare) the workflow; 0 done/current, 1 out of date, 2 usage."""
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader workflow`'s options: main()'s keywords, with its defaults."""
     parser = argparse.ArgumentParser(
         prog="python -m grader workflow",
         description="Write .github/workflows/classroom.yml from info.toml.",
+        argument_default=argparse.SUPPRESS,
     )
-    parser.add_argument("--metadata", type=Path, default=METADATA_FILE, help="the info.toml")
-    parser.add_argument(
-        "--output", type=Path, default=REPO_ROOT / WORKFLOW_PATH, help="where to write it"
-    )
+    parser.add_argument("--metadata", type=Path, help="the info.toml")
+    parser.add_argument("--output", type=Path, help="where to write it")
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the file is out of date"
     )
+    return parser
+
+
+def main(*, metadata: Path = METADATA_FILE, output: Path = REPO_ROOT / WORKFLOW_PATH,
+         check: bool = False) -> int:
+    """Write the workflow for the exercise set in `metadata` (info.toml) to `output`, or with
+    `check` write nothing and compare; 0 done/current, 1 out of date, 2 when it cannot be made."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    try:
-        text = render_file(args.metadata)
+        text = render_file(metadata)
     except (OSError, KeyError, ValueError) as error:
         print(f"grader workflow: {error}", file=sys.stderr)
         return 2
-    output: Path = args.output
     current = output.read_text(encoding="utf-8") if output.is_file() else None
-    if args.check:
+    if check:
         if current == text:
             print(f"{output} is up to date")
             return 0

@@ -7,7 +7,7 @@ never $75 or $150. Each test checks one idea. Run with `pytest tests/test_bank_a
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.harness import Pauses
@@ -15,6 +15,7 @@ from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    QUIET_PHASES,
     SLOW_CHILD,
     property_settings,
     repeat_counting,
@@ -28,9 +29,6 @@ from grader.judge.checks import (
 from grader.judge.domains import AMOUNT
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
 
-# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
-# student reads: leave it out.
-QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "bank_account"
 HYPOTHESIS = settings(property_settings(max_examples=10), phases=QUIET_PHASES)
 # Widen the gap between two holds of the lock, so a check made in one hold and acted on in

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.feedback import Site
@@ -20,6 +20,7 @@ from grader.harness.runtime import site_from_json
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    QUIET_PHASES,
     SLOW_CHILD,
     property_settings,
     repeat_counting,
@@ -32,9 +33,6 @@ from grader.judge.checks import (
 from grader.judge.domains import TRANSFER
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
-# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
-# student reads: leave it out.
-QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "deadlock_fix"
 HYPOTHESIS = settings(property_settings(max_examples=8), phases=QUIET_PHASES)
 BATCHES = [[0, 1, 2, 7, 1], [2, 2, -1, 0], [1, 0, 3]]  # 7, -1 and 3 are spoiled ballots

@@ -6,13 +6,14 @@ Each test checks one idea. Run with `pytest tests/test_locked_increment.py`.
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
     DEADLOCKS,
+    QUIET_PHASES,
     SLOW_CHILD,
     property_settings,
     repeat_counting,
@@ -22,9 +23,6 @@ from grader.judge.checks import (
     start_method_plan,
 )
 
-# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
-# student reads: leave it out.
-QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "locked_increment"
 
 

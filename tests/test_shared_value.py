@@ -6,12 +6,13 @@ Run with `pytest tests/test_shared_value.py`.
 from __future__ import annotations
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
 from grader.judge.checks import (
     DEADLOCKS,
+    QUIET_PHASES,
     SLOW_CHILD,
     property_settings,
     require,
@@ -20,9 +21,6 @@ from grader.judge.checks import (
 )
 from grader.judge.domains import VALUES
 
-# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
-# student reads: leave it out.
-QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 MODULE = "shared_value"
 # The judge sees the values made with multiprocessing's own functions; of any other it cannot
 # tell whether it is shared, and says so instead of claiming that none was made.

@@ -27,6 +27,10 @@ TOO_SLOW = "did not finish"
 INTERFERENCE = "interference"
 CONCURRENCY = "no concurrency"
 ATOMICITY = "atomicity"
+# Concepts of the suites' own checks (grader.judge), named here with the harness's.
+CHECK_THEN_ACT = "check-then-act"
+WRONG_RESULT = "wrong result"
+VALIDATION = "validation"
 
 # Most telling first: when several findings stem from one bug (a lock left held makes the
 # next acquire hang, which trips the deadline), the student reads about the cause.
@@ -77,8 +81,8 @@ class ConcurrencyFailure(StudentFailure):
     """Raised in the test process: a concurrency bug, explained, with the student's line."""
 
     def __init__(self, finding: Finding) -> None:
-        # Without a witness of its own (found in the test's process), a failure says there is none.
-        witness = finding.witness.to_dict() if finding.witness is not None else ...
+        # Without a witness of its own, the judge gives it one where the report is made.
+        witness = finding.witness.to_dict() if finding.witness is not None else None
         super().__init__(finding.full_message(), site=finding.site, concept=finding.concept, witness=witness)
         self.finding = finding
 

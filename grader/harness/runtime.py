@@ -16,10 +16,10 @@ from pathlib import Path
 from types import FrameType
 
 from grader.feedback import Site
+from grader.paths import REPO_ROOT
 from grader.referee.client import ask
 
 HARNESS_DIR = str(Path(__file__).resolve().parent)
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from grader.harness.runtime import (
 from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
-from grader.harness.witness import remember_run
+from grader.process_tree import kill_own_group
 from grader.referee.client import ask, forget
 from grader.referee.launch import RefereeAddress, RefereeProcess
 from grader.referee.server import RefereeSettings
@@ -316,13 +316,7 @@ class Harness:
         for child in self._children:
             process = child.process
             if process.exitcode is None and process.pid is not None:
-                try:
-                    if hasattr(os, "killpg"):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    else:
-                        process.kill()
-                except OSError:
-                    process.kill()
+                kill_own_group(process)
         for child in self._children:
             child.process._plain_join(5)
             if child.process.exitcode is None:  # not in its own group yet, or ignoring us
@@ -385,7 +379,6 @@ class Harness:
             return
         self._closed = True
         self._kill_all()
-        remember_run(self._reader.everything())  # for a failure the test raises from the results
         for restore in reversed(self._restorers):
             restore()
         PARENT_HARNESSES.pop(self.config.run_id, None)

@@ -17,21 +17,23 @@ is ever made up: when the journal cannot show what happened, the witness says so
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from grader.harness.findings import (
+    CHECK_THEN_ACT,
+    DEADLOCK,
+    FOREIGN_RELEASE,
+    LOCK_ORDER,
+    LOST_UPDATE,
+    SELF_DEADLOCK,
+    UNRELEASED_LOCK,
+)
+
 Event = dict[str, Any]
 
-LOST_UPDATE = "lost update"
-CHECK_THEN_ACT = "check-then-act"
-DEADLOCK = "deadlock"
-UNRELEASED_LOCK = "unreleased lock"
-SELF_DEADLOCK = "self-deadlock"
-FOREIGN_RELEASE = "foreign release"
-LOCK_ORDER = "lock order"
 # The concepts a witness is about; other failures (a wrong result, validation) have none.
 CONCURRENCY_CONCEPTS = (
     LOST_UPDATE, CHECK_THEN_ACT, DEADLOCK, UNRELEASED_LOCK, SELF_DEADLOCK, FOREIGN_RELEASE, LOCK_ORDER,
@@ -593,80 +595,8 @@ def for_stop(events: Sequence[Event], stop: Event) -> Witness:
     return foreign_release_witness(events, stop)
 
 
-# -- failures the suites raise after a run (a wrong count): the latest run's witness ----------------
-
-_RECENT: dict[str, Any] = {"test": None, "runs": []}
-# Runs kept per test, newest last. A witness is drawn only when a failure asks for one, so a
-# passing run costs no more than keeping its events.
-_KEPT_RUNS = 64
-
-
-def _current_test() -> str | None:
-    """The pytest test running now (its node id, without the phase), if any."""
-    current = os.environ.get("PYTEST_CURRENT_TEST")
-    return current.rsplit(" (", 1)[0] if current else None
-
-
-def remember_run(events: Sequence[Event]) -> None:
-    """Keep what a finished run's journal shows, for a failure the test raises about it later.
-
-    A suite that counts (ten processes, a hundred increments, the total must be exact) raises
-    its failure after the runs, from the results alone; this keeps, per test, the runs' events,
-    so that failure can show the real schedule behind it (the latest run that showed a lost
-    update or a check-then-act: the failing run itself, or in a counting test one of its runs).
-    """
-    test = _current_test()
-    if test is None:
-        return
-    if test != _RECENT["test"]:
-        _RECENT["test"], _RECENT["runs"] = test, []
-    if any(e["k"] in ("access", "acquire") for e in events):
-        runs = _RECENT["runs"]
-        runs.append(events)
-        del runs[:-_KEPT_RUNS]
-
-
-def _witnesses_of(events: Sequence[Event]) -> dict[str, Witness]:
-    found: dict[str, Witness] = {}
-    try:
-        lost = lost_update_witness(events)
-        if lost.drawn and any(step.role == "lost" for step in lost.steps):
-            found[LOST_UPDATE] = lost
-        stale = check_then_act_witness(events)
-        if stale.drawn:
-            found[CHECK_THEN_ACT] = stale
-    except Exception:  # noqa: BLE001 - a witness is an extra: never a failure of the run
-        return {}
-    return found
-
-
-def recall(concept: str | None) -> Witness | None:
-    """The witness of `concept` from the current test's latest run that showed anything (a
-    lucky later run does not erase an earlier one's)."""
-    if concept is None or _current_test() is None or _RECENT["test"] != _current_test():
-        return None
-    for events in reversed(_RECENT["runs"]):
-        found = _witnesses_of(events)
-        if found:
-            return found.get(concept)
-    return None
-
-
-def witness_for_failure(concept: str | None) -> Witness | None:
-    """For a failure raised by a suite: the kept witness, or a plain word that there is none."""
-    if concept not in CONCURRENCY_CONCEPTS:
-        return None
-    found = recall(concept)
-    if found is not None:
-        return found
-    return Witness.unavailable(
-        concept or "",
-        "the journal of this test's runs does not show it (it was found by checking your code or the results).")
-
-
 __all__ = [
     "CONCURRENCY_CONCEPTS", "Bar", "Edge", "Step", "Witness", "check_then_act_witness", "deadlock_witness",
     "foreign_release_witness", "lock_order_witness", "lost_update_witness", "process_labels",
-    "recall", "remember_run", "self_deadlock_witness", "unprotected_witness", "unreleased_witness",
-    "witness_for_failure",
+    "self_deadlock_witness", "unprotected_witness", "unreleased_witness",
 ]

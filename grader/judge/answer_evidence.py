@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 from grader.feedback import Site
 from grader.harness.analysis import Event, parent_pid
-from grader.harness.findings import Finding
+from grader.harness.findings import WRONG_RESULT, Finding
 from grader.harness.runtime import site_from_json
 
-WRONG_RESULT = "wrong result"
 Key = tuple[str, str]  # (object id, location: `counter` or `counts[2]`)
 _PLAIN = (int, float, str)
 

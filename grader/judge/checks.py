@@ -11,23 +11,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from grader.feedback import Site, StudentFailure
 from grader.harness.findings import (
     CHILD_CRASH,
     DEADLOCK,
     FOREIGN_RELEASE,
+    LOST_UPDATE,
     MISSING_JOIN,
     SELF_DEADLOCK,
     TOO_SLOW,
     UNRELEASED_LOCK,
+    VALIDATION,
+    WRONG_RESULT,
 )
 from grader.harness.lock_balance import check_source
 from grader.harness.runtime import display_path
-
-WRONG_RESULT = "wrong result"
-VALIDATION = "validation"
 
 # Each counting scenario runs this often under the platform's default start method... The
 # referee's schedule control makes the race happen rather than hoping for it: a read that could
@@ -83,7 +83,7 @@ def require_lock_balance(func: Any) -> None:
         raise StudentFailure(
             issue.message,
             site=Site(issue.file, issue.acquire_line, name),
-            concept="self-deadlock" if issue.kind == "reacquire" else "unreleased lock",
+            concept=SELF_DEADLOCK if issue.kind == "reacquire" else UNRELEASED_LOCK,
         )
 
 
@@ -176,11 +176,16 @@ def repeat_counting(
             "processes read the same value and both write back their own result: the "
             "read-change-write must happen while holding the shared lock.",
             site=site,
-            concept="lost update",
+            concept=LOST_UPDATE,
         )
 
 # Findings that stop a run outright; every test reports them, whatever its own concern.
 DEADLOCKS = (SELF_DEADLOCK, UNRELEASED_LOCK, DEADLOCK, FOREIGN_RELEASE, CHILD_CRASH, TOO_SLOW)
+
+
+# Hypothesis's explain phase adds "# or any other generated value" comments to the example a
+# student reads: leave it out.
+QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 
 
 def property_settings(max_examples: int) -> settings:

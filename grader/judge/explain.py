@@ -28,9 +28,9 @@ class Explanation:
     witness: dict[str, Any] | None = None  # how a concurrency failure happened (plain data)
 
 
-def _leaves(error: BaseException) -> list[BaseException]:
+def leaves(error: BaseException) -> list[BaseException]:
     if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
     return [error]
 
 
@@ -54,17 +54,17 @@ def _example(errors: list[BaseException]) -> str | None:
 def explain(error: BaseException, *, fallback: bool = True) -> Explanation | None:
     """The student's explanation of `error`. Any other exception is told as `Type: message`
     (no traceback) when `fallback`, else None (for callers that find the line themselves)."""
-    leaves = _leaves(error)
-    example = _example([error, *leaves])
+    found = leaves(error)
+    example = _example([error, *found])
     suffix = f"\nFound with the example {example}." if example else ""
     if isinstance(error, BaseExceptionGroup):
         suffix += (" When the same example was run again it passed: a concurrency bug does not show "
                    "on every run, but it is there.")
-    failure = next((e for e in leaves if isinstance(e, StudentFailure)), None)
+    failure = next((e for e in found if isinstance(e, StudentFailure)), None)
     if failure is not None:
         return Explanation(failure.message + suffix, failure.site, failure.concept,
                            getattr(failure, "witness", None))
-    raised = next((e for e in leaves if isinstance(e, StudentError)), None)
+    raised = next((e for e in found if isinstance(e, StudentError)), None)
     if raised is not None:
         where = f" at {raised.site}" if raised.site else ""
         return Explanation(

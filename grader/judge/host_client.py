@@ -14,7 +14,6 @@ import os
 import pickle
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,8 @@ from typing import Any
 
 import grader.harness.session  # noqa: F401 - what a host runs: loaded once here, inherited by every forked host
 import grader.sandbox.workers  # noqa: F401
-from grader.processes import Proc, process_table
+from grader.paths import REPO_ROOT
+from grader.process_tree import Proc, host_tree, is_multiprocessing_helper, kill_host_tree
 from grader.sandbox.confinement import SandboxSettings
 from grader.sandbox.host import HOST_STACK_FILE, serve
 from grader.sandbox.wire import MAX_REPLY, ProtocolError, parse_reply
@@ -36,8 +36,6 @@ except ImportError:  # Windows has no fork server
 
 POLL_SECONDS = 0.05
 START_TIMEOUT = 30.0  # seconds for a host to start and confine itself (spawn on a slow machine)
-GRADER_HOME = str(Path(__file__).resolve().parent.parent.parent)
-_PR_SET_CHILD_SUBREAPER = 36
 _LIVE_HOSTS: set[int] = set()  # host pids of this judge: never taken for orphans
 
 
@@ -53,15 +51,6 @@ class HostTimeout(Exception):
     """The host did not answer within the judge's deadline; it has been stopped."""
 
 
-def adopt_orphans() -> None:
-    """Linux: processes orphaned under this judge come back to it (not to init), so none that a
-    student's code detaches (double fork, setsid) can outlive the test unnoticed."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
 def hide_from_same_user() -> None:
     """Linux: make this process non-dumpable, so /proc/<judge>/fd and ptrace are closed to
     other processes of the same user (belt and braces beside Landlock)."""
@@ -69,24 +58,6 @@ def hide_from_same_user() -> None:
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-
-
-def _command_line(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read()
-    except OSError:
-        return b""
-
-
-def _is_resource_tracker(pid: int) -> bool:
-    return b"multiprocessing.resource_tracker" in _command_line(pid)
-
-
-def _is_multiprocessing_helper(pid: int) -> bool:
-    """multiprocessing's resource tracker or fork server: no faulthandler there."""
-    line = _command_line(pid)
-    return b"multiprocessing.resource_tracker" in line or b"multiprocessing.forkserver" in line
 
 
 class _RequestPickler(pickle.Pickler):
@@ -135,7 +106,7 @@ class HostClient:
         settings = SandboxSettings(
             sandbox_dir=self.sandbox_dir,
             target_dir=str(self.target_dir),
-            readable=(str(self.target_dir), GRADER_HOME, os.path.dirname(os.__file__), self.referee_base),
+            readable=(str(self.target_dir), str(REPO_ROOT), os.path.dirname(os.__file__), self.referee_base),
         )
         self.process = ctx.Process(target=serve, args=(theirs, settings), name="student-host")
         self.process.start()
@@ -204,28 +175,16 @@ class HostClient:
     def descendants(self, table: list[Proc] | None = None) -> list[int]:
         """Every live process below the host (and, on Linux, orphans adopted by this judge),
         from `table` (live processes) if given, else from a fresh reading."""
-        table = process_table() if table is None else table
-        if table is None or self.process is None or self.process.pid is None:
+        if self.process is None or self.process.pid is None:
             return []
-        children: dict[int, list[int]] = {}
-        for proc in table:
-            children.setdefault(proc.ppid, []).append(proc.pid)
-        found, queue = [], [self.process.pid]
-        orphans = [pid for pid in children.get(os.getpid(), []) if pid not in _LIVE_HOSTS]
-        queue += orphans
-        found += orphans
-        while queue:
-            for child in children.get(queue.pop(), []):
-                found.append(child)
-                queue.append(child)
-        return found
+        return host_tree(self.process.pid, table, spare=_LIVE_HOSTS)
 
     def dump_stacks(self) -> None:
         """Ask the host and its children where they are (faulthandler on SIGUSR1)."""
         if not hasattr(signal, "SIGUSR1") or self.process is None:
             return
         for pid in [self.process.pid, *self.descendants()]:
-            if _is_multiprocessing_helper(pid):  # SIGUSR1 would end it, not dump its stack
+            if is_multiprocessing_helper(pid):  # SIGUSR1 would end it, not dump its stack
                 continue
             try:
                 os.kill(pid, signal.SIGUSR1)
@@ -237,53 +196,6 @@ class HostClient:
         return os.path.join(self.sandbox_dir, HOST_STACK_FILE)
 
     def kill_tree(self) -> None:
-        if self.process is None:
-            return
-        if os.name == "nt":
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(self.process.pid)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            self.process.kill()
-            self.process.join(5.0)
-            return
-        # multiprocessing's resource trackers are spared until last: once every other process
-        # that holds their pipe is gone they unlink the run's named semaphores and end.
-        trackers_until = None
-        killed = False
-        for _ in range(60):
-            table = process_table(include_zombies=True)
-            self._reap_orphans(table)
-            victims = self.descendants([p for p in table if not p.zombie] if table is not None else None)
-            if self.process.exitcode is None:
-                victims.append(self.process.pid)
-            if not victims:
-                break
-            others = [pid for pid in victims if not _is_resource_tracker(pid)]
-            if not others:
-                trackers_until = trackers_until or time.monotonic() + 1.0
-                if time.monotonic() < trackers_until:
-                    time.sleep(0.05)
-                    continue
-                others = victims
-            for pid in others:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            killed = True
-            self.process.join(0.05)
-        self.process.join(5.0)
-        if killed:
-            self._reap_orphans()
-
-    def _reap_orphans(self, table: list[Proc] | None = None) -> None:
-        """Reap processes re-parented to this judge (never the host, whose reaping is its own),
-        from `table` (with zombies) if given, else from a fresh reading."""
-        if not hasattr(os, "waitpid") or os.name == "nt":
-            return
-        table = (process_table(include_zombies=True) if table is None else table) or []
-        for proc in table:
-            if proc.ppid == os.getpid() and proc.zombie and proc.pid not in _LIVE_HOSTS:
-                try:
-                    os.waitpid(proc.pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
+        """Kill the host, every process below it and the orphans this judge adopted."""
+        if self.process is not None:
+            kill_host_tree(self.process, spare=_LIVE_HOSTS)

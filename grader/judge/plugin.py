@@ -17,15 +17,15 @@ import pytest
 
 from grader.feedback import StudentFailure
 from grader.harness.findings import INTERFERENCE
-from grader.judge.explain import explain
-from grader.judge.host_client import adopt_orphans, hide_from_same_user
+from grader.judge.explain import explain, leaves
+from grader.judge.host_client import hide_from_same_user
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
-from grader.metadata import REPO_ROOT
+from grader.judge.run_witnesses import ClosedRuns, attach_witnesses
+from grader.paths import REPO_ROOT, TARGET_NAMES
+from grader.process_tree import become_subreaper
 
 pytest_plugins = ["grader.judge.rules"]
-
-TARGET_NAMES = ("exercises", "solutions")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TARGET_KEY] = resolve_target(config.getoption("--target"))
     # This process judges: it never imports the student's code (each test's student host
     # does), keeps orphaned student processes for itself to kill, and hides its descriptors.
-    adopt_orphans()
+    become_subreaper()
     hide_from_same_user()
 
 
@@ -128,6 +128,21 @@ def make_harness(pytestconfig: pytest.Config, student_host: StudentHost) -> Iter
     yield make
     for harness in made:
         harness.close()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A concurrency failure the test raised without a witness is given the one its runs show.
+
+    Innermost of the wrappers around the call (trylast), so it comes before the rules'
+    quoting (grader.judge.rules) and the message reads: the failure, how it happened, the rules.
+    """
+    try:
+        return (yield)
+    except BaseException as error:
+        host = getattr(item, "funcargs", {}).get("student_host")
+        attach_witnesses(leaves(error), host.closed_runs if isinstance(host, StudentHost) else ClosedRuns())
+        raise
 
 
 @pytest.hookimpl(wrapper=True)

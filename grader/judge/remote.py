@@ -32,11 +32,11 @@ from grader.harness.analysis import (
 )
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import Pauses, display_path, site_from_json
-from grader.harness.witness import remember_run
 from grader.judge.answer_evidence import answer_findings, history
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
-from grader.processes import is_running
+from grader.judge.run_witnesses import ClosedRuns
+from grader.process_tree import is_running
 from grader.referee.launch import RefereeProcess
 from grader.referee.server import RefereeSettings
 from grader.sandbox.wire import ProtocolError, decode_value
@@ -189,6 +189,7 @@ class StudentHost:
         self.client = HostClient(target_dir, call_timeout=call_timeout)
         self.harnesses: list[RemoteHarness] = []
         self.modules: dict[str, StudentModule] = {}
+        self.closed_runs = ClosedRuns()  # this test's runs, for the witness of a failure it raises
 
     def module(self, name: str) -> StudentModule:
         """Import the student's module in the host; import-time errors become clear failures."""
@@ -457,7 +458,7 @@ class RemoteHarness:
                 self._ref.close(False)  # the host collects everything once, before it exits
             except StudentFailure:
                 pass
-        remember_run(self.events())  # for a failure the test raises later, from its results
+        self.host.closed_runs.remember(self.events())  # for a failure the test raises later
         self.forget()
 
     def forget(self) -> None:

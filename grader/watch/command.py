@@ -12,7 +12,7 @@ from pathlib import Path
 from grader import state
 from grader.formats.colour import Painter, use_colour
 from grader.formats.html_report import REPORT_FILE, write_html
-from grader.grading import Setup, UsageError, make_setup, select_exercises
+from grader.grading import Setup, UsageParser, make_setup, select_exercises
 from grader.metadata import REPO_ROOT, Exercise
 from grader.results import ExerciseResult, GradeReport
 from grader.watch.changes import SavePoller
@@ -20,11 +20,6 @@ from grader.watch.core import Keys, Screen, Watcher
 from grader.watch.jobs import start
 from grader.watch.keys import open_keys
 from grader.watch.screen import TerminalScreen
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
 
 class ResultRecorder:
@@ -62,26 +57,32 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # the watcher's finally stops the grading, as for Ctrl-C
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="python -m grader watch",
-                     description="Grade the current exercise, then again each time an exercise "
-                     "file is saved; move on at full marks. Keys: h hint, r grade again, "
-                     "n next exercise, q quit.")
+def parser() -> argparse.ArgumentParser:
+    """`python -m grader watch`'s options: main()'s keywords, with its defaults."""
+    parser = UsageParser(prog="python -m grader watch", argument_default=argparse.SUPPRESS,
+                         description="Grade the current exercise, then again each time an exercise "
+                         "file is saved; move on at full marks. Keys: h hint, r grade again, "
+                         "n next exercise, q quit.")
     parser.add_argument("--exercise", metavar="NAME",
                         help="start with this exercise (default: the first not at full marks)")
-    parser.add_argument("--root", default=str(REPO_ROOT), metavar="PATH",
+    parser.add_argument("--root", metavar="PATH",
                         help="the exercise repository (default: the one holding grader/)")
-    parser.add_argument("--color", "--colour", dest="color", default="auto",
-                        choices=("auto", "always", "never"))
-    args = parser.parse_args(argv)
-    setup = make_setup(args.root, "exercises")
+    parser.add_argument("--color", "--colour", dest="color", choices=("auto", "always", "never"))
+    return parser
+
+
+def main(*, exercise: str | None = None, root: str = str(REPO_ROOT), color: str = "auto") -> int:
+    """Watch the exercises of the repository `root`, starting with `exercise` (default: the
+    first not at full marks), the screen coloured per `color` (auto, always, never); 0 when the
+    student stops watching."""
+    setup = make_setup(root, "exercises")
     exercises = select_exercises(setup, None)
-    first = select_exercises(setup, [args.exercise])[0] if args.exercise else None
+    first = select_exercises(setup, [exercise])[0] if exercise else None
     # Clearing the screen needs a terminal that reads ANSI codes: on Windows, Windows Terminal
     # (the old console shows them as text), so there results follow one another.
     live = (bool(getattr(sys.stdout, "isatty", lambda: False)())
             and (os.name != "nt" or "WT_SESSION" in os.environ))
-    screen = TerminalScreen(sys.stdout, Painter(use_colour(args.color, sys.stdout)), live)
+    screen = TerminalScreen(sys.stdout, Painter(use_colour(color, sys.stdout)), live)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop_on_signal)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.metadata import Exercise
-from grader.processes import process_table
+from grader.paths import REPO_ROOT
+from grader.process_tree import process_table
 from grader.results import ERROR, ExerciseResult, TestResult
-from grader.runner import GRADER_HOME
 
 SUITE_STOP_WAIT = 20.0  # seconds for an interrupted suite to tear down and the child to end
 CANCEL_WAIT = 15.0  # then seconds for the child to kill the suite's session, before SIGKILL
@@ -67,7 +67,7 @@ class GradingJob:
         self.log_path = Path(self._scratch.name) / "grader.log"
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            dict.fromkeys([str(GRADER_HOME), *filter(None, [env.get("PYTHONPATH")])]))
+            dict.fromkeys([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]))
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             # --tests-from the same repository: the same grading, but the child does not write

@@ -4,6 +4,9 @@ traceback of the grader's own, a crashing submission costs only its exercise).""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import inspect
 import json
 import os
 import re
@@ -110,15 +113,35 @@ def test_colour_always_and_no_color(fixture_repo: Path, grade) -> None:
 
 # -- subcommands --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["workflow", "release", "batch"])
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
 def test_subcommands_are_dispatched_with_their_arguments(name: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[str]] = []
-    fake = types.ModuleType(f"grader.{name}")
-    fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, f"grader.{name}", fake)
+    seen: list[dict[str, str]] = []
+    module = cli.COMMANDS[name].module
+    fake = types.ModuleType(module)
+    parser = argparse.ArgumentParser(argument_default=argparse.SUPPRESS)
+    parser.add_argument("--check")
+    fake.parser = lambda: parser  # type: ignore[attr-defined]
+    fake.main = lambda **given: seen.append(given) or 7  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module, fake)
     assert cli.main([name, "--check", "x"]) == 7
-    assert seen == [["--check", "x"]]
+    assert seen == [{"check": "x"}]
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_command_has_a_parser_and_a_keyword_only_main_that_takes_its_options(name: str) -> None:
+    module = importlib.import_module(cli.COMMANDS[name].module)
+    parameters = inspect.signature(module.main).parameters.values()
+    assert parameters and all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters)
+    options = {action.dest for action in module.parser()._actions if action.dest != "help"}
+    assert options == {p.name for p in parameters}, "every option is a keyword of main(), and back"
+    assert module.main.__doc__, f"{module.__name__}.main() says what it does with its arguments"
+
+
+def test_help_lists_every_command_of_the_table() -> None:
+    assert cli.build_parser().epilog == (
+        "Other commands: python -m grader watch | check | new | workflow | release | batch "
+        "| gradescope (each with --help). Exit codes: 0 full marks, 1 points lost, 2 usage error, 3 grader error.")
 
 
 def test_check_passes_when_solutions_pass_and_stubs_fail(fixture_repo: Path, capsys) -> None:
@@ -142,8 +165,8 @@ def test_check_fails_when_a_stub_passes(own_repo: Path, capsys) -> None:
 
 def test_tests_from_a_pristine_checkout_and_tampered_files(own_repo: Path, fixture_repo: Path,
                                                            grade, tmp_path: Path) -> None:
-    integrity = pytest.importorskip("grader.integrity")
-    integrity.write_manifest(own_repo, own_repo / integrity.MANIFEST_NAME)
+    manifest = pytest.importorskip("grader.release_manifest")
+    manifest.write_manifest(own_repo, own_repo / manifest.MANIFEST_NAME)
     # The student "fixes" the test instead of their code.
     (own_repo / "tests" / "test_counter.py").write_text(
         "def test_add():\n    pass\n", encoding="utf-8")

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 from grader.inert import inert_text
-from grader.integrity import MANIFEST_NAME, write_manifest
 from grader.metadata import Exercise
+from grader.release_manifest import MANIFEST_NAME, write_manifest
 from grader.runner import SuiteRun
 from grader.scoring import score_exercise
 

@@ -287,17 +287,21 @@ def test_where_to_start_is_read_from_the_last_grading_of_the_file_as_it_is(tmp_p
                                              ("new", "grader.scaffold")])
 def test_watch_and_new_are_dispatched_with_their_arguments(
         command: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
     import sys
     import types
 
     from grader import cli
 
-    seen: list[list[str]] = []
+    seen: list[dict[str, str]] = []
     fake = types.ModuleType(module)
-    fake.main = lambda argv: seen.append(list(argv)) or 7  # type: ignore[attr-defined]
+    parser = argparse.ArgumentParser(argument_default=argparse.SUPPRESS)
+    parser.add_argument("--exercise")
+    fake.parser = lambda: parser  # type: ignore[attr-defined]
+    fake.main = lambda **given: seen.append(given) or 7  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, module, fake)
     assert cli.main([command, "--exercise", "x"]) == 7
-    assert seen == [["--exercise", "x"]]
+    assert seen == [{"exercise": "x"}]
 
 
 def test_watch_refuses_an_unknown_exercise(capsys: pytest.CaptureFixture[str]) -> None:

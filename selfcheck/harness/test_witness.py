@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from grader.feedback import StudentFailure
 from grader.harness import ConcurrencyFailure
 from grader.harness.analysis import analyse
 from grader.harness.findings import (
@@ -31,14 +30,10 @@ from grader.harness.findings import (
     UNRELEASED_LOCK,
 )
 from grader.harness.witness import (
-    CHECK_THEN_ACT,
     Witness,
     check_then_act_witness,
     deadlock_witness,
     lost_update_witness,
-    recall,
-    remember_run,
-    witness_for_failure,
 )
 from selfcheck.harness.conftest import line_of
 from selfcheck.harness.examples import workers
@@ -176,26 +171,6 @@ def test_witness_is_plain_data_that_round_trips() -> None:
     data = json.loads(json.dumps(witness.to_dict()))
     assert Witness.from_dict(data) == witness
     assert data["text"] == witness.text()
-
-
-def test_a_failure_the_journal_cannot_show_says_so() -> None:
-    failure = StudentFailure("found statically", concept=UNRELEASED_LOCK)
-    assert failure.witness is not None and failure.witness["drawn"] is False
-    assert "No timeline to show" in failure.message
-    assert StudentFailure("3 is not 4", concept="wrong result").witness is None
-
-
-def test_a_failure_raised_after_the_runs_takes_the_latest_witness_of_its_own_test() -> None:
-    remember_run(check_then_act_journal().events)
-    assert recall(CHECK_THEN_ACT) is not None
-    failure = StudentFailure("6 withdrawals succeeded", concept=CHECK_THEN_ACT)
-    assert failure.witness == recall(CHECK_THEN_ACT).to_dict()
-    assert "acts on its check" in failure.message
-    assert witness_for_failure(DEADLOCK).drawn is False  # nothing kept for another concept
-
-
-def test_what_another_test_kept_is_not_recalled() -> None:
-    assert recall(CHECK_THEN_ACT) is None  # the previous test's run is not this test's
 
 
 # -- real runs: the witness comes from the failing run's own journal ------------------------------

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.integrity import MANIFEST_NAME
+from grader import batch, cli
 from grader.metadata import REPO_ROOT, load_exercises
 from grader.release import build_release
+from grader.release_manifest import MANIFEST_NAME
 from grader.sandbox import landlock
 from selfcheck.suite_runs import Variant, load_variants
 
@@ -353,7 +353,7 @@ def test_unknown_exercise_and_bad_options_are_usage_errors(pristine: Path, tmp_p
         ["--tests-from", str(tmp_path)],
         ["--manifest", str(tmp_path / "missing.json")],
     ):
-        assert batch.main([str(tmp_path), "--out", str(tmp_path / "o"), *args]) == 2
+        assert cli.main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), *args]) == 2
     assert not (tmp_path / "o").exists()
 
 
@@ -438,7 +438,7 @@ def test_jobs_above_one_warn_where_gradings_would_share_dev_shm(
     (tmp_path / "not-a-checkout").mkdir()
     for jobs in (1, 2):
         args = [str(tmp_path / "not-a-checkout"), "--out", str(tmp_path / f"o{jobs}"), "--jobs", str(jobs)]
-        assert batch.main(args) == 0
+        assert cli.main(["batch", *args]) == 0
         warned = "warning: --jobs 2 grades students at once in a shared /dev/shm" in capsys.readouterr().err
         assert warned == (jobs == 2 and not private)
 

@@ -180,8 +180,8 @@ def test_a_copied_solution_is_refused(graded_source: Path, tmp_path: Path) -> No
     source = tmp_path / "repo"
     shutil.copytree(graded_source, source)
     shutil.copy2(source / "solutions" / "counter.py", source / "tests" / "helper.py")
-    assert main([str(tmp_path / "a.zip"), "--root", str(source)]) == 2
-    assert main([str(tmp_path / "b.zip"), "--root", str(tmp_path)]) == 2  # not a repository
+    assert cli.main(["gradescope", str(tmp_path / "a.zip"), "--root", str(source)]) == 2
+    assert main(out=tmp_path / "b.zip", root=tmp_path) == 2  # not a repository
     assert not (tmp_path / "a.zip").exists() and not (tmp_path / "b.zip").exists()
 
 
@@ -296,7 +296,7 @@ def test_the_real_exercise_set_scores_as_the_grader_does(
     """This repository's autograder on the solutions and a partial submission."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     archive = tmp_path / "autograder.zip"
-    assert main([str(archive)]) == 0
+    assert cli.main(["gradescope", str(archive)]) == 0
     root = tmp_path / "autograder"
     done = make_tree(archive, root, GRADER_VENV_OPTIONS="--system-site-packages")
     assert done.returncode == 0, done.stdout + done.stderr

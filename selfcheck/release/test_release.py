@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from grader import integrity
+from grader import cli, release_manifest
 from grader.metadata import load_exercises
 from grader.release import EXCLUDED_TOP, ReleaseError, build_release, check_pyproject, main
 from grader.workflow import WORKFLOW_PATH, render
@@ -91,7 +91,7 @@ def find_leaks(source: Path, release: Path) -> list[str]:
     leaks = [f"{f} is instructor-only" for f in files if f.split("/", 1)[0] in EXCLUDED_TOP]
     leaks += [f"{f} is this repository's CI" for f in files if f == ".github/workflows/ci.yml"]
     secret_files = {  # trivial files (an empty __init__.py) are the same everywhere
-        integrity.file_hash(p): p.relative_to(source).as_posix()
+        release_manifest.file_hash(p): p.relative_to(source).as_posix()
         for folder in ("solutions", "selfcheck", "benchmarks")
         for p in (source / folder).rglob("*")
         if p.is_file() and len(p.read_bytes().strip()) > 100
@@ -99,7 +99,7 @@ def find_leaks(source: Path, release: Path) -> list[str]:
     leaks += [
         f"{f} is a copy of {secret_files[digest]}"
         for f in files
-        if (digest := integrity.file_hash(release / f)) in secret_files
+        if (digest := release_manifest.file_hash(release / f)) in secret_files
     ]
     secrets = secret_functions(source)
     assert secrets, "found no solution functions to look for: the check would prove nothing"
@@ -161,7 +161,7 @@ def test_release_keeps_the_students_material(fixture_repo: Path, fixture_release
     for exercise in load_exercises(fixture_repo / "info.toml"):
         assert {exercise.stub_file, exercise.instructions_file, exercise.test_file} <= files
     assert {"pyproject.toml", "conftest.py", "info.toml", "LICENSE", ".gitignore"} <= files
-    assert {"grader/__init__.py", "grader/metadata.py", integrity.MANIFEST_NAME} <= files
+    assert {"grader/__init__.py", "grader/metadata.py", release_manifest.MANIFEST_NAME} <= files
     readme = (fixture_release / "README.md").read_text(encoding="utf-8")
     assert "Instructor README" not in readme
     assert "python -m pip install -e ." in readme
@@ -177,7 +177,7 @@ def test_released_workflow_is_generated_from_the_metadata(
 
 
 def test_manifest_records_the_protected_files(fixture_release: Path) -> None:
-    data = json.loads((fixture_release / integrity.MANIFEST_NAME).read_text(encoding="utf-8"))
+    data = json.loads((fixture_release / release_manifest.MANIFEST_NAME).read_text(encoding="utf-8"))
     assert data["version"] == 1
     assert set(data["files"]) == {
         "tests/test_adder.py",
@@ -189,7 +189,7 @@ def test_manifest_records_the_protected_files(fixture_release: Path) -> None:
         *(p for p in released(fixture_release) if p.startswith("grader/")),
     }
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in data["files"].values())
-    assert integrity.changed_files(fixture_release) == []
+    assert release_manifest.changed_files(fixture_release) == []
 
 
 def test_released_pyproject_needs_nothing_left_out(source_release: Path, tmp_path: Path) -> None:
@@ -209,7 +209,7 @@ def test_release_refuses_a_directory_in_use(fixture_repo: Path, tmp_path: Path) 
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(ReleaseError, match="not an empty directory"):
         build_release(fixture_repo, tmp_path)
-    assert main([str(tmp_path), "--root", str(fixture_repo)]) == 2
+    assert main(out=tmp_path, root=fixture_repo) == 2
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
@@ -265,13 +265,13 @@ def _pytest_failures(
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # every suite on the stubs, then all of them on the solutions
 def test_release_works_as_a_fresh_repository(source_repo: Path, tmp_path: Path) -> None:
-    assert main([str(tmp_path / "template"), "--root", str(source_repo)]) == 0
+    assert cli.main(["release", str(tmp_path / "template"), "--root", str(source_repo)]) == 0
     clone = tmp_path / "student"
     _git(["init", "-q", str(tmp_path / "template")], tmp_path)
     _git(["add", "."], tmp_path / "template")
     _git(["commit", "-q", "-m", "template"], tmp_path / "template")
     _git(["clone", "-q", str(tmp_path / "template"), str(clone)], tmp_path)
-    assert integrity.changed_files(clone) == [], "a fresh clone must not look tampered with"
+    assert release_manifest.changed_files(clone) == [], "a fresh clone must not look tampered with"
 
     # The release's own grader is the one a student's `python -m ...` imports.
     where = run_python(["-c", "import grader; print(grader.__file__)"], cwd=clone)
@@ -300,7 +300,7 @@ def test_release_works_as_a_fresh_repository(source_repo: Path, tmp_path: Path) 
         )
     solved, failures = _pytest_failures(clone, tmp_path / "solved.xml")
     assert solved.returncode == 0 and failures == {}, solved.stdout + solved.stderr
-    assert integrity.changed_files(clone) == [], "editing exercises/ is not tampering"
+    assert release_manifest.changed_files(clone) == [], "editing exercises/ is not tampering"
 
 
 @pytest.mark.slow
@@ -324,5 +324,5 @@ def test_release_builds_as_a_package_without_the_left_out_parts(
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "grader/__init__.py" in names and "grader/integrity.py" in names
+    assert "grader/__init__.py" in names and "grader/release_manifest.py" in names
     assert not [n for n in names if n.split("/", 1)[0] in EXCLUDED_TOP | {"exercises", "tests"}]

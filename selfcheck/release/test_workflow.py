@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from grader import cli
 from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
 from grader.workflow import (
     GRADE_COMMAND,
@@ -123,11 +124,11 @@ def test_another_exercise_set_renders_a_valid_workflow(tmp_path: Path) -> None:
 
 def test_main_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "classroom.yml"
-    assert main(["--check", "--output", str(out)]) == 1
-    assert main(["--output", str(out)]) == 0
+    assert main(check=True, output=out) == 1
+    assert cli.main(["workflow", "--output", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == render(load_exercises(METADATA_FILE))
-    assert main(["--check", "--output", str(out)]) == 0
-    assert main(["--no-such-option"]) == 2
+    assert cli.main(["workflow", "--check", "--output", str(out)]) == 0
+    assert cli.main(["workflow", "--no-such-option"]) == 2
 
 
 def readme_quick_start() -> list[str]:
