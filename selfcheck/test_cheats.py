@@ -5,7 +5,8 @@ Each cheat is added to the stub of its exercise in a student's checkout of the r
 anywhere in the checkout (see cheats/README.md). The checkout is graded as the student would
 grade it (`python -m grader --exercise NAME`, whose exit code a workflow step reads; in a
 workflow's grading step for `workflow = true`) and as the instructor grades a class (`grader
-batch --tests-from PRISTINE`, the authoritative CSV). Both must give the exercise 0 points;
+batch --tests-from PRISTINE`, the authoritative CSV; one batch per exercise, `--exercise NAME`, over
+the cheats that attack it). Both must give the exercise 0 points;
 where the judge can tell, the report must say the submission interfered, or name the files it
 added or changed.
 """
