@@ -5,7 +5,8 @@ Each cheat is added to the stub of its exercise in a student's checkout of the r
 anywhere in the checkout (see cheats/README.md). The checkout is graded as the student would
 grade it (`python -m grader --exercise NAME`, whose exit code a workflow step reads; in a
 workflow's grading step for `workflow = true`) and as the instructor grades a class (`grader
-batch --tests-from PRISTINE`, the authoritative CSV). Both must give the exercise 0 points;
+batch --tests-from PRISTINE`, the authoritative CSV; one batch per exercise, `--exercise NAME`, over
+the cheats that attack it). Both must give the exercise 0 points;
 where the judge can tell, the report must say the submission interfered, or name the files it
 added or changed.
 """
@@ -210,27 +211,36 @@ def test_cheat_scores_nothing_when_the_student_grades(cheat: Cheat, student_runs
 @pytest.mark.parametrize("family", ["in_the_stub", "added_files"])
 def test_no_cheat_scores_in_the_instructors_batch(family: str, pristine: Path, tmp_path: Path,
                                                   marker_dir: Path) -> None:
-    """One batch per family: code appended to a stub (`.py`), and files added to the checkout
-    (`.toml`), which the batch withholds as tampering without running them."""
+    """One batch per family and exercise: code appended to a stub (`.py`), and files added to
+    the checkout (`.toml`), which the batch withholds as tampering without running them. Each
+    batch grades only the exercise its cheats attack (`--exercise`): the other exercises of a
+    checkout are untouched stubs, whose failing is the suites' business (test_suites_judge.py)."""
     cheats = [c for c in CHEATS if (family == "added_files") == bool(c.files or c.symlinks or c.delete)]
     assert cheats
-    checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in cheats]
-    marker = marker_dir / "batch.pid"
-    tag = daemon_tag()
-    out = tmp_path / "out"
-    done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
-                       "--out", str(out), "--jobs", "2"], cwd=REPO_ROOT, timeout=1700,
-                      env={"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag})
-    assert done.returncode == 0, done.stdout + done.stderr
-    with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    rows: dict[str, dict[str, str]] = {}
+    outs: dict[str, Path] = {}
+    for exercise in sorted({c.exercise for c in cheats}):
+        attacking = [c for c in cheats if c.exercise == exercise]
+        checkouts = [checkout_with(pristine, tmp_path / cheat.name, cheat) for cheat in attacking]
+        marker = marker_dir / f"batch-{exercise}.pid"
+        tag = daemon_tag()
+        out = tmp_path / f"out-{exercise}"
+        done = run_python(["-m", "grader", "batch", *map(str, checkouts), "--tests-from", str(pristine),
+                           "--out", str(out), "--jobs", "2", "--exercise", exercise], cwd=REPO_ROOT,
+                          timeout=1700, env={"CHEAT_PID_FILE": str(marker), "CHEAT_TAG": tag})
+        assert done.returncode == 0, done.stdout + done.stderr
+        with (out / "grades.csv").open(newline="", encoding="utf-8") as handle:
+            graded = {row["student"]: row for row in csv.DictReader(handle)}
+        assert set(graded) == {c.name for c in attacking}, graded
+        rows.update(graded)
+        outs.update({c.name: out for c in attacking})
+        _no_daemon_left(marker, tag)
     scored = {c.name: rows[c.name][c.exercise] for c in cheats if float(rows[c.name][c.exercise]) != 0}
     assert not scored, f"cheats that earned points: {scored}"
     for cheat in cheats:
         if cheat.batch_reported:  # withheld as tampering, the files named
-            row = json.loads((out / f"{cheat.name}.json").read_text(encoding="utf-8"))
+            row = json.loads((outs[cheat.name] / f"{cheat.name}.json").read_text(encoding="utf-8"))
             (graded,) = [e for e in row["exercises"] if e["name"] == cheat.exercise]
             assert rows[cheat.name]["tampered"] == "yes", rows[cheat.name]
             for name in cheat.batch_reported:
                 assert name in graded["message"], graded["message"]
-    _no_daemon_left(marker, tag)

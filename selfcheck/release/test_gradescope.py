@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
@@ -22,7 +23,7 @@ from grader import cli
 from grader.gradescope import build_autograder, main
 from grader.metadata import REPO_ROOT
 
-from .conftest import real_partial, submission
+from .conftest import real_partial, run_python, submission
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Gradescope runs bash on Linux")
 
@@ -291,23 +292,27 @@ def test_setup_sh_installs_from_pypi_by_default(autograder_zip: Path, graded_sou
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_real_exercise_set_scores_as_the_grader_does(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """This repository's autograder on the solutions and a partial submission."""
+def test_the_real_exercise_set_scores_as_the_grader_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This repository's autograder on the solutions and a partial submission. The grader's own
+    grading of the partial (`python -m grader`) runs beside the two Gradescope runs, which take
+    turns in their one autograder tree."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     archive = tmp_path / "autograder.zip"
     assert cli.main(["gradescope", str(archive)]) == 0
     root = tmp_path / "autograder"
     done = make_tree(archive, root, GRADER_VENV_OPTIONS="--system-site-packages")
     assert done.returncode == 0, done.stdout + done.stderr
-    solved = grade_submission(root, {p.name: p for p in (REPO_ROOT / "solutions").glob("*.py")})
-    assert solved["score"] == 100
     partial = real_partial(tmp_path / "partial")
-    data = grade_submission(root, {f"exercises/{p.name}": p for p in partial.glob("*.py")})
     out = tmp_path / "own.json"
-    cli.main(["--target", str(partial), "--tests-from", str(REPO_ROOT), "--json", str(out), "-q",
-              "--color", "never"])  # --tests-from: no state written into this repository
-    capsys.readouterr()
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        own_run = beside.submit(run_python, ["-m", "grader", "--target", str(partial), "--tests-from", str(REPO_ROOT),
+                                             "--json", str(out), "-q", "--color", "never"],
+                                REPO_ROOT, 600)  # --tests-from: no state written into this repository
+        solved = grade_submission(root, {p.name: p for p in (REPO_ROOT / "solutions").glob("*.py")})
+        data = grade_submission(root, {f"exercises/{p.name}": p for p in partial.glob("*.py")})
+        graded = own_run.result()
+    assert solved["score"] == 100
+    assert graded.returncode == 1, graded.stdout + graded.stderr  # the partial fails some tests
     own = json.loads(out.read_text(encoding="utf-8"))
     assert 0 < data["score"] == own["score"] < 100
     print(f"gradescope: solutions {solved['score']}, partial {data['score']} "
