@@ -121,19 +121,19 @@ def require_accepted(call: Callable[[], object], description: str, *, site: Site
 
 
 def summarize_counts(expected: int, finals: list[int], unit: str = "updates", noun: str = "counts") -> str | None:
-    """'lost 13 of 100 updates in 7 of 10 runs (final counts 87, 92, ...)', or None if all exact."""
+    """'lost up to 13 of 100 updates in 7 of 10 runs (...; final counts 87, 92, ...)', 'lost 13 of 100
+    updates (...; final counts 87)' for one run, or None if all exact."""
     wrong = [final for final in finals if final != expected]
     if not wrong:
         return None
     shown = ", ".join(str(final) for final in wrong[:8]) + (", ..." if len(wrong) > 8 else "")
     lost = [expected - final for final in wrong if final < expected]
+    runs = "" if len(finals) == 1 else f" in {len(wrong)} of {len(finals)} runs"
     if len(lost) == len(wrong):
         worst = max(lost)
-        return (
-            f"lost up to {worst} of {expected} {unit} in {len(wrong)} of {len(finals)} runs "
-            f"(expected {expected}; final {noun} {shown})"
-        )
-    return f"{len(wrong)} of {len(finals)} runs ended wrong (expected {expected}; final {noun} {shown})"
+        return f"lost {'up to ' if len(lost) > 1 else ''}{worst} of {expected} {unit}{runs} (expected {expected}; final {noun} {shown})"
+    ended = "the run ended wrong" if len(finals) == 1 else f"{len(wrong)} of {len(finals)} runs ended wrong"
+    return f"{ended} (expected {expected}; final {noun} {shown})"
 
 
 def repeat_counting(
