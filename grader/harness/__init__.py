@@ -1,8 +1,8 @@
 """The concurrency-checking harness: tracked locks, guarded shared values, supervised processes.
 
     runtime        settings and per-process state every process of a run shares; the journal
-    tracked_lock   drop-in Lock that records holders, refuses self-deadlock and foreign release
-    guarded        drop-in RawValue/RawArray wrappers: lockset journaling and race amplification
+    tracked_lock   drop-in Lock/RLock: a stand-in for a lock the run's referee holds (grader/referee/)
+    guarded        drop-in RawValue/RawArray: stand-ins for data the referee holds and journals
     supervisor     drop-in Process: gate, crash capture, stack dumps, process-group kill
     substitution   puts those instruments into a student's module, whatever its import style
     analysis       journal -> findings (deadlock cycles, lock order, locksets, unreleased locks)

@@ -116,7 +116,8 @@ class HostClient:
         self.confinement = self._receive(START_TIMEOUT).get("ok") or {}
 
     def journal_dir(self) -> str:
-        """A fresh journal directory inside this host's sandbox (the host creates it)."""
+        """A fresh directory inside this host's sandbox for a run's stack dumps (the host creates it;
+        the run's journal is its referee's)."""
         self._journals += 1
         return os.path.join(self.sandbox_dir, f"journal-{self._journals}")
 
