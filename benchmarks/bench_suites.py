@@ -54,6 +54,17 @@ def suite_times(repeats: int) -> None:
         print(f"   {exercise.test_file:34}{row[0]:>11.1f}s{row[1]:>11.1f}s")
     print(f"   {'total':34}{totals['solutions']:>11.1f}s{totals['exercises']:>11.1f}s"
           "   (targets: 20 s and 40 s)")
+    suites = [exercise.test_file for exercise in load_exercises()]
+    together = {}
+    for target in ("solutions", "exercises"):
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            run_suite(suites, REPO / target)
+            samples.append(time.perf_counter() - started)
+        together[target] = statistics.median(samples)
+    print(f"   all five suites in one pytest process: solutions {together['solutions']:.1f} s, "
+          f"stubs {together['exercises']:.1f} s   (targets: 10 s and 20 s)")
 
 
 def _report_delay(method: str, make_processes, formed) -> float:
