@@ -116,8 +116,9 @@ class _Process:
     pid: int
     held: list[str] = field(default_factory=list)
     holds_started: int = 0
-    hold_reads: set[str] = field(default_factory=set)
-    hold_writes: set[str] = field(default_factory=set)
+    # What it read and wrote while holding each lock it holds (lock id -> locations).
+    reads_under: dict[str, set[str]] = field(default_factory=dict)
+    writes_under: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -272,9 +273,8 @@ class Referee:
         lock.holder, lock.count, lock.site = pid, 1, site
         if not process.held:
             process.holds_started += 1
-            process.hold_reads.clear()
-            process.hold_writes.clear()
         process.held.append(lock.uid)
+        process.reads_under[lock.uid], process.writes_under[lock.uid] = set(), set()
         self.emit("acquire", pid, lock=lock.uid, name=lock.name, site=site)
 
     def _give_up(self, lock: _Lock, waiter: _Waiter) -> None:
@@ -297,14 +297,16 @@ class Referee:
         self.emit("release", pid, lock=lock.uid, name=lock.name, site=site)
         lock.holder, lock.count, lock.site = None, 0, None
         process.held.remove(lock.uid)
+        # What it read under this lock and did not write is open to the others now: a check
+        # whose act comes in another hold (of this lock or of none) is interleaved at once.
+        checked = tuple(process.reads_under.pop(lock.uid, set()) - process.writes_under.pop(lock.uid, set()))
         self._hand_on(lock)
         self._check_observers()
         reply = encode({"ok": True})
-        if pid != self.root and not process.held:
-            checked = tuple(process.hold_reads - process.hold_writes)
+        if pid != self.root:
             if checked and self.pauses.after_locked_read > 0:
                 return self._defer(end, reply, pid, checked, self.pauses.after_locked_read)
-            if self.pauses.after_release > 0:
+            if not process.held and self.pauses.after_release > 0:
                 return self._defer(end, reply, pid, (), self.pauses.after_release)
         self._send(end, reply)
         return None
@@ -358,8 +360,8 @@ class Referee:
         reply = encode({"vals": [_wire(v) for v in values]})
         process = self._process(pid)
         if pid != self.root and not shared.book:
-            if process.held:
-                process.hold_reads.update(locations)
+            for uid in process.held:
+                process.reads_under[uid].update(locations)
             if self._worth_holding(process, locations):
                 return self._defer(end, reply, pid, locations, self.pauses.after_unlocked_read,
                                    tuple(process.held))
@@ -390,8 +392,8 @@ class Referee:
         for index, value in zip(indices, values, strict=True):
             shared.values[index] = value
             self._access(pid, "write", shared, shared.location(index), value, site)
-            if process.held:
-                process.hold_writes.add(shared.location(index))
+            for uid in process.held:
+                process.writes_under[uid].add(shared.location(index))
         self._touched(pid, tuple(shared.location(i) for i in indices))
         self._check_observers()
         return {"ok": True}
