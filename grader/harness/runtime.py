@@ -33,8 +33,8 @@ class Pauses:
 
     # A child's read made while it holds no lock: answered once another process touches the location.
     after_unlocked_read: float = 0.05
-    # The release ending a hold that read data it did not write: answered once another process
-    # touches that data (a check-then-act split over two holds).
+    # A release after reading data under that lock without writing it: answered once another
+    # process touches that data (a check-then-act split over two holds).
     after_locked_read: float = 0.02
     # Every other release by a child that leaves it holding nothing.
     after_release: float = 0.0

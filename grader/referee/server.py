@@ -13,9 +13,10 @@ What the referee also does because it sees every operation:
 * **Schedule control** instead of sleeps: a child's read made while it holds no lock is
   answered only once another process has touched the same location (or a short cap has
   passed), so an unprotected read-modify-write loses an update in the first run, not by luck;
-  the release that ends a hold in which a process read data it did not write is answered the
-  same way, so a check-then-act split over two holds is interleaved in the first run too. The
-  caps are drawn from a budget per run, so correct code is slowed by a bounded amount.
+  a read under a lock waits the same way until the lock shows it protects the data; a release
+  is answered the same way when the process read data under that lock and did not write it, so
+  a check-then-act split over two holds is interleaved in the first run too. The caps are drawn
+  from a budget per run, so correct code is slowed by a bounded amount.
 * **Invariant observers**: at every moment at which none of a set of locks is held, a total
   that a correct program keeps is checked against the values held here.
 
