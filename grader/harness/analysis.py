@@ -395,12 +395,17 @@ class ChildRecord:
 
 
 def children_of(events: list[Event]) -> list[ChildRecord]:
-    """The children the parent started, in start order, with what their events say."""
+    """The children the parent started, in start order, with what their events say. A start the
+    referee could not verify (the process no longer existed) counts only if the process itself
+    spoke to the referee: a claimed start of no process is no child."""
     children: dict[int, ChildRecord] = {}
+    speakers = {event["pid"] for event in events}
     for event in events:
         kind = event["k"]
         if kind == "start":
             pid = int(event["child"])  # type: ignore[call-overload]
+            if event.get("verified") is False and pid not in speakers:
+                continue
             children[pid] = ChildRecord(pid, int(event["n"]), int(event["t"]), _site(event))  # type: ignore[call-overload]
             continue
         pid = int(event.get("child", event["pid"]))  # type: ignore[call-overload]

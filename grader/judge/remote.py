@@ -330,6 +330,7 @@ class RemoteHarness:
         self._closed = False
         self.substituted = False
         self.answers: list[tuple[str, Any, int, int]] = []  # (call, returned value, start, end)
+        self._made: set[str] = set()  # the objects the judge made (their referee ids)
 
     # The instruments and substitution are the host harness's own methods; the judge names the
     # objects it has made, so that it asks the referee, never the host, what they hold.
@@ -350,6 +351,7 @@ class RemoteHarness:
         uid = secrets.token_hex(8)
         made = make(*args, uid=uid, **kwargs)
         made.__dict__["_judge_uid"] = (uid, array)
+        self._made.add(uid)
         return made
 
     def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
@@ -444,10 +446,12 @@ class RemoteHarness:
         return children_of(self.events())
 
     def shared_values_made(self) -> int:
-        """How many RawValue/RawArray the student's code made in the run's parent process."""
+        """How many RawValue/RawArray the student's code made in the run's parent process: the
+        shared objects the referee made for the parent, less those the judge asked for itself
+        (the parent's own "made" records name them for messages; they prove nothing)."""
         events = self.events()
         parent = parent_pid(events)
-        return sum(1 for e in events if e["k"] == "made" and e["pid"] == parent)
+        return sum(1 for e in events if e["k"] == "shared" and e["pid"] == parent and e.get("obj") not in self._made)
 
     def close(self) -> None:
         if self._closed:

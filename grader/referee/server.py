@@ -495,9 +495,11 @@ class Referee:
         fields = {name: _clean(given[name]) for name in allowed if name in given}
         if kind == "start":
             child = fields.get("child")
-            # A child that has already ended (and was reaped by a fork server) is taken at its word.
+            # A child that has already ended (and was reaped by a fork server) is taken at its word,
+            # but marked unverified: unless it spoke to the referee, the judge does not count it.
             if type(child) is not int or child == self.root or (_exists(child) and not self._is_kin(child)):
                 raise Refused(f"a start record for a process that is not this run's ({str(child)[:20]})")
+            fields["verified"] = bool(self._kin.get(child))
             self.started.add(child)
         elif kind in ("join", "join_gave_up", "reaped") and fields.get("child") not in self.started:
             raise Refused(f"a {kind} record for a process this run did not start")

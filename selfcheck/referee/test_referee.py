@@ -42,11 +42,16 @@ class End:
         return self.sent[-1]
 
 
-@pytest.fixture
-def referee(tmp_path: Path) -> Referee:
-    ref = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses.none()))
+def fresh(tmp_path: Path, pauses: Pauses) -> Referee:
+    """A referee whose run's parent is this test, with two children it takes as kin."""
+    ref = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=pauses))
     ref._kin.update({CHILD_A: True, CHILD_B: True})
     return ref
+
+
+@pytest.fixture
+def referee(tmp_path: Path) -> Referee:
+    return fresh(tmp_path, Pauses.none())
 
 
 def events(referee: Referee) -> list[dict]:
@@ -119,8 +124,7 @@ def test_a_timed_acquire_gives_up_and_a_reentrant_lock_counts(referee: Referee) 
 
 
 def test_an_unlocked_read_waits_for_another_process_so_the_update_is_lost(tmp_path: Path) -> None:
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
-    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    referee = fresh(tmp_path, Pauses())
     _, value = make(referee)
     a, b = End(), End()
     arrive(referee, (CHILD_A, a), (CHILD_B, b))
@@ -134,8 +138,7 @@ def test_an_unlocked_read_waits_for_another_process_so_the_update_is_lost(tmp_pa
 
 
 def test_a_locked_read_is_held_back_until_its_lock_shows_it_protects_the_data(tmp_path: Path) -> None:
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses(after_unlocked_read=0.01)))
-    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    referee = fresh(tmp_path, Pauses(after_unlocked_read=0.01))
     lock, value = make(referee)
     a, b = End(), End()
     arrive(referee, (CHILD_A, a), (CHILD_B, b))
@@ -151,8 +154,7 @@ def test_a_locked_read_is_held_back_until_its_lock_shows_it_protects_the_data(tm
 
 
 def test_a_read_under_a_lock_of_its_own_loses_an_update_in_the_first_run(tmp_path: Path) -> None:
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
-    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    referee = fresh(tmp_path, Pauses())
     _, value = make(referee)
     own = [ask(referee, ROOT, op="lock", name=f"`lock{i}`")["uid"] for i in range(2)]
     a, b = End(), End()
@@ -167,8 +169,7 @@ def test_a_read_under_a_lock_of_its_own_loses_an_update_in_the_first_run(tmp_pat
 
 
 def test_a_check_split_from_its_act_is_held_back_at_its_release(tmp_path: Path) -> None:
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses(after_unlocked_read=0)))
-    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    referee = fresh(tmp_path, Pauses(after_unlocked_read=0))
     lock, value = make(referee)
     a, b = End(), End()
     arrive(referee, (CHILD_A, a), (CHILD_B, b))
@@ -185,8 +186,7 @@ def test_a_check_split_from_its_act_is_held_back_at_its_release(tmp_path: Path) 
 
 def test_when_every_child_waits_the_oldest_held_back_read_is_answered(tmp_path: Path) -> None:
     """No child can touch the data: waiting for the cap would only slow the run down."""
-    referee = Referee(RefereeSettings(ROOT, str(tmp_path), "fork", pauses=Pauses()))
-    referee._kin.update({CHILD_A: True, CHILD_B: True})
+    referee = fresh(tmp_path, Pauses())
     lock, value = make(referee)
     other = ask(referee, ROOT, op="shared", code="c_int", array=False, name="other", vals=[5])["uid"]
     a, b = End(), End()
@@ -261,3 +261,17 @@ def _write_through_inherited(address: str, uid: str, done) -> None:  # noqa: ANN
         done.put(os.getpid())
         os._exit(0)
     os.waitpid(pid, 0)
+
+
+def test_a_start_claimed_for_no_process_is_no_child(referee: Referee) -> None:
+    """A parent may name a child that has already ended, but one that never spoke to the referee
+    is not counted: sequential work cannot borrow a phantom's missing arrival to pass as overlap."""
+    from grader.harness.analysis import children_of
+
+    gone = 2**22 + 12345  # no such process (pid_max is 2**22)
+    assert ask(referee, ROOT, op="note", kind="start", fields={"child": gone, "n": 1}) == {"ok": True}
+    assert ask(referee, ROOT, op="note", kind="start", fields={"child": CHILD_A, "n": 2}) == {"ok": True}
+    ask(referee, CHILD_A, op="note", kind="arrive", fields={})
+    starts = {e["child"]: e["verified"] for e in events(referee) if e["k"] == "start"}
+    assert starts == {gone: False, CHILD_A: True}
+    assert [c.pid for c in children_of(events(referee))] == [CHILD_A]
