@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,12 @@ import pytest
 from grader.sandbox import private_tmp
 from selfcheck.suite_runs import REPO, run_suite
 
-from .test_host import host_for, mount_namespace, processes_in_namespace
+from .test_host import (
+    host_for,
+    mount_namespace,
+    processes_in_namespace,
+    processes_left_in_namespace,
+)
 
 pytestmark = pytest.mark.skipif(not private_tmp.supported(),
                                 reason="private mounts need Linux, root and mount namespaces")
@@ -96,14 +100,8 @@ def test_what_a_host_leaves_in_dev_shm_is_gone_after_its_test(tmp_path: Path) ->
         assert namespace != mount_namespace(os.getpid())
     finally:
         host.close()
-    # No process is left in the namespace: its tmpfs, and the file in it, are freed. The judge
-    # is a child subreaper and kills a resource tracker that outlives the host by a second; this
-    # test's process is not, so the orphaned tracker ends on its own once it has unlinked the
-    # host's semaphores: give it those few moments (a tracker that stays fails the test).
-    deadline = time.monotonic() + 10.0
-    while processes_in_namespace(namespace) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_in_namespace(namespace) == []
+    # No process is left in the namespace: its tmpfs, and the file in it, are freed.
+    assert processes_left_in_namespace(namespace) == []
     assert not os.path.exists("/dev/shm/leftover")
 
 
