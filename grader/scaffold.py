@@ -127,7 +127,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.judge.checks import require, require_value_error, site_of
+from grader.testing import require, require_value_error, site_of
 
 MODULE = "{name}"
 
@@ -141,7 +141,8 @@ def mod(student_module):
 def test_run_returns_the_total_of_every_process(make_harness, mod) -> None:
     # {PLACEHOLDER}: the check of rule {letter}1. A checked run: the module's Lock, RawValue
     # and Process are instruments, so harness.check() reports lost updates, deadlocks and
-    # unreleased locks with the student's line.
+    # unreleased locks with the student's line (make_harness(checks=Checks.DEADLOCKS) or
+    # harness.check(Checks.DEADLOCKS, MISSING_JOIN) narrow that; all from grader.testing).
     harness = make_harness()
     harness.substitute(mod)
     result = mod.run(4, 10)

@@ -7,17 +7,22 @@ never $75 or $150. Each test checks one idea. Run with `pytest tests/test_bank_a
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.harness import Pauses
-from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.judge.checks import (
+from grader.testing import (
+    AMOUNT,
     COUNTING_TIMEOUT,
-    DEADLOCKS,
-    QUIET_PHASES,
+    MISSING_JOIN,
+    RETURNED_FALSE,
+    RETURNED_OTHER,
+    RETURNED_TRUE,
     SLOW_CHILD,
+    START_JOIN_ORDER,
+    Checks,
+    Pauses,
     property_settings,
+    record_return,
     repeat_counting,
     require,
     require_accepted,
@@ -26,11 +31,9 @@ from grader.judge.checks import (
     site_of,
     start_method_plan,
 )
-from grader.judge.domains import AMOUNT
-from grader.sandbox.workers import RETURNED_FALSE, RETURNED_OTHER, RETURNED_TRUE, record_return
 
 MODULE = "bank_account"
-HYPOTHESIS = settings(property_settings(max_examples=10), phases=QUIET_PHASES)
+HYPOTHESIS = property_settings(max_examples=10)
 # Widen the gap between two holds of the lock, so a check made in one hold and acted on in
 # another is overtaken by the other processes in nearly every run.
 CHECK_THEN_ACT_PAUSES = Pauses(after_release=0.02)
@@ -42,7 +45,8 @@ def mod(student_module):
 
 
 def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **options) -> tuple[int, list[int]]:
-    """Each amount withdrawn by its own process at once; returns (final balance, outcomes)."""
+    """Each amount withdrawn by its own process at once; returns (final balance, outcomes).
+    `options` go to make_harness: `checks=Checks.ALL` unless a test names others."""
     with make_harness(**options) as harness:
         balance = harness.RawValue("i", start, name="balance")
         lock = harness.Lock("lock")
@@ -55,7 +59,7 @@ def concurrent_withdrawals(make_harness, mod, start: int, amounts: list[int], **
             process.start()
         for process in processes:
             process.join()
-        harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
+        harness.check()
         return harness.final(balance), harness.final(results)
 
 
@@ -82,12 +86,12 @@ def test_deposit_refuses_amounts_that_are_not_positive_whole_numbers(make_harnes
 
 @pytest.mark.rule("B2")
 def test_deposit_adds_the_amount(make_harness, mod) -> None:
-    harness = make_harness(check_locks=False)
+    harness = make_harness(checks=Checks.DEADLOCKS)
     balance, lock = harness.RawValue("i", 100, name="balance"), harness.Lock()
     process = harness.Process(target=mod.deposit, args=(balance, lock, 50))
     process.start()
     process.join()
-    harness.check(only=DEADLOCKS)
+    harness.check()
     final = harness.final(balance)
     require(final == 150, f"deposit of $50 into $100 left ${final}, not $150.",
             site=site_of(mod.deposit))
@@ -127,12 +131,12 @@ def test_withdraw_refuses_amounts_that_are_not_positive_whole_numbers(make_harne
 
 @pytest.mark.rule("B4", "B5")
 def test_withdraw_returns_true_and_false_exactly(make_harness, mod) -> None:
-    final, outcomes = concurrent_withdrawals(make_harness, mod, 50, [50], check_locks=False)
+    final, outcomes = concurrent_withdrawals(make_harness, mod, 50, [50], checks=Checks.DEADLOCKS)
     require(outcomes == [RETURNED_TRUE] and final == 0,
             "withdraw(balance=$50, amount=50) must take the whole balance and return True (the "
             f"exact-balance case); it left ${final} and returned {describe(outcomes[0])}.",
             site=site_of(mod.withdraw))
-    final, outcomes = concurrent_withdrawals(make_harness, mod, 30, [31], check_locks=False)
+    final, outcomes = concurrent_withdrawals(make_harness, mod, 30, [31], checks=Checks.DEADLOCKS)
     require(outcomes == [RETURNED_FALSE] and final == 30,
             "withdraw(balance=$30, amount=31) must change nothing and return False; it left "
             f"${final} and returned {describe(outcomes[0])}.",
@@ -191,7 +195,7 @@ def test_run_deposits_starts_every_process_before_joining_any(make_harness, mod)
     harness = make_harness()
     harness.substitute(mod)
     mod.run_deposits(10, [1, 2, 3, 4])
-    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    harness.check(START_JOIN_ORDER, MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(4, "run_deposits(10, [1, 2, 3, 4])", work=False, site=site_of(mod.run_deposits))
 
 
@@ -203,7 +207,7 @@ def test_run_deposits_waits_for_every_process_however_long_it_takes(make_harness
     harness = make_harness(child_delays=SLOW_CHILD)
     harness.substitute(mod)
     mod.run_deposits(100, [50, 25])
-    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.check(MISSING_JOIN, START_JOIN_ORDER, Checks.DEADLOCKS)
     harness.require_processes(2, "run_deposits(100, [50, 25])", site=site_of(mod.run_deposits))
 
 
@@ -214,7 +218,7 @@ def test_run_deposits_property_returns_start_plus_sum(make_harness, mod, start: 
     with make_harness() as harness:
         harness.substitute(mod)
         final = mod.run_deposits(start, amounts)
-        harness.check(only=DEADLOCKS)
+        harness.check(Checks.DEADLOCKS)
         harness.require_processes(len(amounts), f"run_deposits({start}, {amounts})", work=bool(amounts),
                                   site=site_of(mod.run_deposits))
     require(final == start + sum(amounts),
@@ -229,7 +233,7 @@ def test_withdrawals_property_never_overdraw_and_account_for_every_success(
     make_harness, mod, start: int, amounts: list[int]
 ) -> None:
     final, outcomes = concurrent_withdrawals(
-        make_harness, mod, start, amounts, check_locks=False, pauses=CHECK_THEN_ACT_PAUSES
+        make_harness, mod, start, amounts, checks=Checks.DEADLOCKS, pauses=CHECK_THEN_ACT_PAUSES
     )
     taken = sum(a for a, o in zip(amounts, outcomes, strict=True) if o == RETURNED_TRUE)
     require(final >= 0 and final == start - taken,

@@ -10,19 +10,24 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.feedback import Site
-from grader.harness import Pauses
-from grader.harness.findings import ATOMICITY, DEADLOCK, LOCK_ORDER, MISSING_JOIN, START_JOIN_ORDER
-from grader.harness.runtime import site_from_json
-from grader.judge.checks import (
+from grader.testing import (
+    ATOMICITY,
     COUNTING_TIMEOUT,
-    DEADLOCKS,
-    QUIET_PHASES,
+    LOCK_ORDER,
+    MISSING_JOIN,
+    RETURNED_FALSE,
+    RETURNED_TRUE,
     SLOW_CHILD,
+    START_JOIN_ORDER,
+    TRANSFER,
+    Checks,
+    Pauses,
+    RunJournal,
     property_settings,
+    record_returns,
     repeat_counting,
     require,
     require_lock_balance,
@@ -30,11 +35,9 @@ from grader.judge.checks import (
     site_of,
     start_method_plan,
 )
-from grader.judge.domains import TRANSFER
-from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_returns
 
 MODULE = "deadlock_fix"
-HYPOTHESIS = settings(property_settings(max_examples=8), phases=QUIET_PHASES)
+HYPOTHESIS = property_settings(max_examples=8)
 BATCHES = [[0, 1, 2, 7, 1], [2, 2, -1, 0], [1, 0, 3]]  # 7, -1 and 3 are spoiled ballots
 # A pause after each release widens the gap between two holds of the locks, where an update
 # split in two is seen half done.
@@ -55,8 +58,8 @@ def valid_counts(n_candidates: int, batches: list[list[int]]) -> list[int]:
     return counts
 
 
-def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[int]], **options) -> list[int]:
-    harness = make_harness(**options)
+def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[int]], checks=Checks.ALL) -> list[int]:
+    harness = make_harness(checks=checks)
     counts = harness.RawArray("i", n_candidates, name="counts")
     lock = harness.Lock("lock")
     processes = [harness.Process(target=mod.tally, args=(counts, lock, batch)) for batch in batches]
@@ -64,13 +67,13 @@ def tally_in_processes(make_harness, mod, n_candidates: int, batches: list[list[
         process.start()
     for process in processes:
         process.join()
-    harness.check(**({} if options.get("check_locks", True) else {"only": DEADLOCKS}))
+    harness.check()
     return harness.final(counts)
 
 
 @pytest.mark.rule("D1")
 def test_tally_counts_valid_ballots(make_harness, mod) -> None:
-    counts = tally_in_processes(make_harness, mod, 3, [[0, 1, 1, 2, 2, 2]], check_locks=False)
+    counts = tally_in_processes(make_harness, mod, 3, [[0, 1, 1, 2, 2, 2]], checks=Checks.DEADLOCKS)
     require(counts == [1, 2, 3], f"tally of ballots [0, 1, 1, 2, 2, 2] gave {counts}, expected [1, 2, 3].",
             site=site_of(mod.tally))
 
@@ -104,7 +107,7 @@ def test_run_tally_starts_every_process_before_joining_any(make_harness, mod) ->
     harness = make_harness()
     harness.substitute(mod)
     mod.run_tally(2, [[0], [1], [0, 1]])
-    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    harness.check(START_JOIN_ORDER, MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(3, "run_tally(2, [[0], [1], [0, 1]])", work=False, site=site_of(mod.run_tally))
 
 
@@ -117,7 +120,7 @@ def test_run_tally_waits_for_every_process_however_long_it_takes(make_harness, m
     harness = make_harness(child_delays=SLOW_CHILD)
     harness.substitute(mod)
     mod.run_tally(2, [[0, 1], [1]])
-    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.check(MISSING_JOIN, START_JOIN_ORDER, Checks.DEADLOCKS)
     harness.require_processes(2, "run_tally(2, [[0, 1], [1]])", site=site_of(mod.run_tally))
 
 
@@ -131,7 +134,7 @@ def test_run_tally_property_counts_exactly_the_valid_ballots(make_harness, mod, 
     with make_harness() as harness:
         harness.substitute(mod)
         counts = mod.run_tally(n_candidates, batches)
-        harness.check(only=DEADLOCKS)
+        harness.check(Checks.DEADLOCKS)
         harness.require_processes(len(batches), f"run_tally({n_candidates}, {batches})",
                                   work=any(0 <= b < n_candidates for batch in batches for b in batch),
                                   site=site_of(mod.run_tally))
@@ -155,11 +158,11 @@ def test_transfer_refuses_the_same_account_and_amounts_not_above_zero(make_harne
             site=site_of(mod.transfer), concept="validation")
 
 
-def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[tuple[int, int, int]]], **options):
-    """Each job (a list of (src, dst, amount)) runs in its own process, all at once."""
-    check = options.pop("check", {})
-    observe = options.pop("observe", False)
-    journal = options.pop("journal", None)  # a list to receive the run's journal events
+def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[tuple[int, int, int]]], *,
+                           check_for=(), ignore=(), observe=False, journal=None, **options):
+    """Each job (a list of (src, dst, amount)) runs in its own process, all at once. The run is
+    judged by harness.check(*check_for, ignore=ignore) (no `check`: the run's own Checks mode, ALL
+    unless `options` name another); `journal`, a list, receives the run's RunJournal."""
     with make_harness(**options) as harness:
         balances = harness.RawArray("i", start, name="balances")
         locks = [harness.Lock(f"locks[{i}]") for i in range(len(start))]
@@ -176,16 +179,16 @@ def transfers_in_processes(make_harness, mod, start: list[int], jobs: list[list[
             process.start()
         for process in processes:
             process.join()
-        harness.check(**check)
+        harness.check(*check_for, ignore=ignore)
         if journal is not None:
-            journal.extend(harness.events())
+            journal.append(RunJournal.of(harness))
         return harness.final(balances), harness.final(results)
 
 
 @pytest.mark.rule("D4")
 def test_transfer_moves_money_and_returns_true_or_false(make_harness, mod) -> None:
     balances, results = transfers_in_processes(
-        make_harness, mod, [100, 20], [[(0, 1, 30), (1, 0, 60), (1, 0, 50)]], check={"only": DEADLOCKS}
+        make_harness, mod, [100, 20], [[(0, 1, 30), (1, 0, 60), (1, 0, 50)]], check_for=[Checks.DEADLOCKS]
     )
     require(
         results == [RETURNED_TRUE, RETURNED_FALSE, RETURNED_TRUE] and balances == [120, 0],
@@ -202,7 +205,7 @@ def test_transfer_holds_both_accounts_locks_while_moving_money(make_harness, mod
     # Every transfer goes "up" (0->1, 1->2), so no lock order can deadlock here: this test
     # is only about which locks are held when the balances are read and written.
     transfers_in_processes(make_harness, mod, [50, 50, 50], [[(0, 1, 5)] * 3, [(1, 2, 5)] * 3, [(0, 2, 5)] * 3],
-                           check={"ignore": (LOCK_ORDER,)})
+                           ignore=[LOCK_ORDER])
 
 
 @pytest.mark.rule("D6")
@@ -210,13 +213,13 @@ def test_transfer_moves_the_money_in_one_hold_of_both_locks(make_harness, mod) -
     # An observer takes every lock (in index order, as a correct program would) and checks the
     # total while the transfers run; the pauses widen any gap between two holds of the locks.
     transfers_in_processes(make_harness, mod, [60, 60, 60], [[(0, 1, 5)] * 4, [(1, 2, 5)] * 4, [(0, 2, 5)] * 4],
-                           pauses=SPLIT_PAUSES, observe=True, check={"only": (ATOMICITY, *DEADLOCKS)})
+                           pauses=SPLIT_PAUSES, observe=True, check_for=[ATOMICITY, Checks.DEADLOCKS])
 
 
 @pytest.mark.rule("D7")
 def test_transfer_takes_the_two_locks_in_one_fixed_order(make_harness, mod) -> None:
     transfers_in_processes(make_harness, mod, [100, 100], [[(0, 1, 1)] * 20, [(1, 0, 1)] * 20],
-                           check={"only": (LOCK_ORDER, DEADLOCK, *DEADLOCKS)})
+                           check_for=[LOCK_ORDER, Checks.DEADLOCKS])
 
 
 def account_of(lock_name: object) -> int | None:
@@ -229,59 +232,46 @@ def account_of(lock_name: object) -> int | None:
 def test_transfer_takes_the_lower_numbered_accounts_lock_first(make_harness, mod) -> None:
     # One process, one transfer at a time in every direction: nothing can deadlock here, so
     # this test only reads, from the journal, the order in which each transfer took its locks.
-    journal: list[dict[str, object]] = []
+    journal: list[RunJournal] = []
     moves = [(1, 0, 1), (0, 1, 1), (2, 1, 1), (1, 2, 1), (2, 0, 1), (0, 2, 1)]
-    transfers_in_processes(make_harness, mod, [10, 10, 10], [moves], check={"only": DEADLOCKS}, journal=journal)
-    held: dict[object, list[int]] = {}
-    names: dict[str, str] = {}
-    for event in journal:
-        if event["k"] in ("lock", "acquire", "wait") and "name" in event:
-            names[str(event["lock"])] = str(event["name"]).strip("`")
-        account = account_of(names.get(str(event.get("lock")), ""))
+    transfers_in_processes(make_harness, mod, [10, 10, 10], [moves], check_for=[Checks.DEADLOCKS], journal=journal)
+    held: dict[int, list[int]] = {}
+    for step in journal[0].lock_steps():
+        account = account_of(step.lock)
         if account is None:
             continue
-        mine = held.setdefault(event["pid"], [])
-        if event["k"] == "acquire":
+        mine = held.setdefault(step.pid, [])
+        if step.acquired:
             higher = [a for a in mine if a > account]
             if higher:
                 require(
                     False,
-                    f"transfer took locks[{account}] at {site_of_event(event)} while already holding "
+                    f"transfer took locks[{account}] at {step.site} while already holding "
                     f"locks[{higher[0]}]. Take the lower-numbered account's lock first, whichever way "
                     "the money moves.",
-                    site=site_of_event(event) or site_of(mod.transfer), concept="lock order",
+                    site=step.site or site_of(mod.transfer), concept="lock order",
                 )
             mine.append(account)
-        elif event["k"] == "release" and account in mine:
+        elif account in mine:
             mine.remove(account)
-
-
-def site_of_event(event: dict[str, object]) -> Site | None:
-    """The student's line a journal event records."""
-    return site_from_json(event.get("site"))  # type: ignore[arg-type]
 
 
 @pytest.mark.rule("D6")
 def test_transfer_holds_the_locks_of_its_own_two_accounts(make_harness, mod) -> None:
     # locks[i] belongs to account i: every read and write of balances[i] must hold locks[i].
-    journal: list[dict[str, object]] = []
+    journal: list[RunJournal] = []
     transfers_in_processes(make_harness, mod, [50, 50, 50], [[(0, 1, 5), (1, 2, 5), (2, 0, 5), (2, 1, 60)]],
-                           check={"only": DEADLOCKS}, journal=journal)
-    names: dict[str, str] = {}
-    for event in journal:
-        if event["k"] in ("lock", "acquire", "wait") and "name" in event:
-            names[str(event["lock"])] = str(event["name"]).strip("`")
-        location = str(event.get("loc", ""))
-        if event["k"] != "access" or not location.startswith("balances["):
+                           check_for=[Checks.DEADLOCKS], journal=journal)
+    for access in journal[0].accesses():
+        if not access.location.startswith("balances["):
             continue
-        held = [names.get(str(uid), str(uid)) for uid in event.get("held") or ()]  # type: ignore[union-attr]
-        own = "locks[" + location[len("balances["):]
+        own = "locks[" + access.location[len("balances["):]
         require(
-            own in held,
-            f"`{location}` was {'written' if event.get('op') == 'write' else 'read'} at {site_of_event(event)} "
-            f"holding {', '.join(held) or 'no lock'}, but not {own}, the lock of that account. A transfer "
-            "holds the locks of both its accounts while it checks and moves the money.",
-            site=site_of_event(event) or site_of(mod.transfer), concept="lost update",
+            own in access.held,
+            f"`{access.location}` was {'written' if access.written else 'read'} at {access.site} "
+            f"holding {', '.join(access.held) or 'no lock'}, but not {own}, the lock of that account. A "
+            "transfer holds the locks of both its accounts while it checks and moves the money.",
+            site=access.site or site_of(mod.transfer), concept="lost update",
         )
 
 
@@ -298,8 +288,8 @@ def test_transfer_property_conserves_money_and_never_deadlocks(make_harness, mod
             src, dst = chooser.sample(range(n_accounts), 2)
             job.append((src, dst, chooser.randint(1, 30)))
         jobs.append(job)
-    balances, _ = transfers_in_processes(make_harness, mod, start, jobs, check_locks=False,
-                                         check={"only": (LOCK_ORDER, *DEADLOCKS)})
+    balances, _ = transfers_in_processes(make_harness, mod, start, jobs, checks=Checks.DEADLOCKS,
+                                         check_for=[LOCK_ORDER, Checks.DEADLOCKS])
     require(
         sum(balances) == sum(start) and min(balances) >= 0,
         f"Concurrent transfers {jobs} from balances {start} ended at {balances}: the total must stay "

@@ -16,11 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.feedback import Site, StudentFailure
-from grader.harness.runtime import display_path
-from grader.judge.checks import require
-from grader.judge.written_answers import WrittenAnswer, read_source, written_answers
-from grader.metadata import exercise_by_name
+from grader.testing import (
+    Site,
+    StudentFailure,
+    WrittenAnswer,
+    exercise_by_name,
+    read_source,
+    require,
+    site_at,
+    written_answers,
+)
 
 MODULE = "lesson_questions"
 TESTS_ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +76,7 @@ def chosen_letter(answers: tuple[Path, dict[str, WrittenAnswer]], number: int, l
     """The letter the file writes for question `number`, and where; a clear failure otherwise."""
     path, written = answers
     answer = written[f"QUESTION_{number}"]
-    site = Site(display_path(str(path), (str(path.parent),)), answer.line) if answer.line else None
+    site = site_at(path, answer.line) if answer.line else None
     problems = {
         "missing": f"QUESTION_{number} is not set in your file. {WRITE_IT}",
         "computed": f"QUESTION_{number} is set by an expression, not written as a letter: an "

@@ -6,15 +6,15 @@ Each test checks one idea. Run with `pytest tests/test_locked_increment.py`.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.judge.checks import (
+from grader.testing import (
     COUNTING_TIMEOUT,
-    DEADLOCKS,
-    QUIET_PHASES,
+    MISSING_JOIN,
     SLOW_CHILD,
+    START_JOIN_ORDER,
+    Checks,
     property_settings,
     repeat_counting,
     require,
@@ -31,8 +31,8 @@ def mod(student_module):
     return student_module(MODULE)
 
 
-def run_increment_workers(make_harness, mod, n: int, times: int, start: int = 0, **options) -> int:
-    harness = make_harness(**options)
+def run_increment_workers(make_harness, mod, n: int, times: int, start: int = 0, checks=Checks.ALL) -> int:
+    harness = make_harness(checks=checks)
     counter = harness.RawValue("i", start, name="counter")
     lock = harness.Lock("lock")
     processes = [harness.Process(target=mod.increment, args=(counter, lock, times)) for _ in range(n)]
@@ -40,13 +40,14 @@ def run_increment_workers(make_harness, mod, n: int, times: int, start: int = 0,
         process.start()
     for process in processes:
         process.join()
-    harness.check(**({"only": ()} if options.get("check_locks") is False else {}))
+    harness.check()
     return harness.final(counter)
 
 
 @pytest.mark.rule("L1")
 def test_increment_adds_one_times_times(make_harness, mod) -> None:
-    total = run_increment_workers(make_harness, mod, n=1, times=7, start=5, check_locks=False)
+    # One process: nothing to race with, so only its total is judged.
+    total = run_increment_workers(make_harness, mod, n=1, times=7, start=5, checks=Checks.NONE)
     require(
         total == 12,
         f"One process ran increment(counter, lock, 7) on a counter that started at 5; it ended at "
@@ -89,7 +90,7 @@ def test_run_starts_every_process_before_joining_any(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
     mod.run(4, 3)
-    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN))
+    harness.check(START_JOIN_ORDER, MISSING_JOIN)
     harness.require_processes(4, "run(4, 3)", work=False, site=site_of(mod.run))
 
 
@@ -101,7 +102,7 @@ def test_run_waits_for_every_process_however_long_it_takes(make_harness, mod) ->
     harness = make_harness(child_delays=SLOW_CHILD)
     harness.substitute(mod)
     mod.run(2, 3)
-    harness.check(only=(MISSING_JOIN, START_JOIN_ORDER, *DEADLOCKS))
+    harness.check(MISSING_JOIN, START_JOIN_ORDER, Checks.DEADLOCKS)
     harness.require_processes(2, "run(2, 3)", site=site_of(mod.run))
 
 
@@ -110,7 +111,7 @@ def test_run_counts_from_start(make_harness, mod) -> None:
     harness = make_harness()
     harness.substitute(mod)
     total = mod.run(3, 4, start=50)
-    harness.check(only=DEADLOCKS)
+    harness.check(Checks.DEADLOCKS)
     harness.require_processes(3, "run(3, 4, start=50)", site=site_of(mod.run))
     require(
         total == 62,
@@ -120,13 +121,13 @@ def test_run_counts_from_start(make_harness, mod) -> None:
 
 
 @pytest.mark.rule("L6")
-@settings(property_settings(max_examples=12), phases=QUIET_PHASES)
+@property_settings(max_examples=12)
 @given(n=st.integers(1, 5), times=st.integers(0, 12), start=st.integers(-100, 100))
 def test_run_property_total_is_start_plus_n_times_times(make_harness, mod, n: int, times: int, start: int) -> None:
     with make_harness() as harness:
         harness.substitute(mod)
         total = mod.run(n, times, start)
-        harness.check(only=DEADLOCKS)
+        harness.check(Checks.DEADLOCKS)
         harness.require_processes(n, f"run({n}, {times}, start={start})", work=times > 0,
                                   site=site_of(mod.run))
     require(

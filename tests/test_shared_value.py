@@ -6,20 +6,20 @@ Run with `pytest tests/test_shared_value.py`.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.harness.findings import MISSING_JOIN, START_JOIN_ORDER
-from grader.judge.checks import (
-    DEADLOCKS,
-    QUIET_PHASES,
+from grader.testing import (
+    MISSING_JOIN,
     SLOW_CHILD,
+    START_JOIN_ORDER,
+    VALUES,
+    Checks,
     property_settings,
     require,
     require_value_error,
     site_of,
 )
-from grader.judge.domains import VALUES
 
 MODULE = "shared_value"
 # The judge sees the values made with multiprocessing's own functions; of any other it cannot
@@ -36,7 +36,7 @@ def mod(student_module):
 
 def warmup_harness(make_harness):
     # No locks in the warm-up: each process writes once, and "last write wins" is the point.
-    return make_harness(check_locks=False, use_gate=False)
+    return make_harness(checks=Checks.DEADLOCKS, use_gate=False)
 
 
 @pytest.mark.rule("W3")
@@ -46,7 +46,7 @@ def test_store_writes_into_the_shared_value(make_harness, mod) -> None:
     process = harness.Process(target=mod.store, args=(shared, 42))
     process.start()
     process.join()
-    harness.check(only=DEADLOCKS)
+    harness.check(Checks.DEADLOCKS)
     final = harness.final(shared)
     require(final == 42,
             f"A child ran store(shared, 42); afterwards the parent saw shared.value == {final}. "
@@ -58,7 +58,7 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
     result = mod.run(5, 42)
-    harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.check(MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(1, "run(5, 42)", site=site_of(mod.run))
     require(
         result == 42,
@@ -72,10 +72,10 @@ def test_run_returns_what_the_child_stored(make_harness, mod) -> None:
 def test_run_waits_for_the_process_however_long_it_takes(make_harness, mod) -> None:
     # The child is held back before and after its work for longer than any timeout: only a
     # join() without one is sure to see its write.
-    harness = make_harness(check_locks=False, use_gate=False, child_delays=SLOW_CHILD)
+    harness = make_harness(checks=Checks.DEADLOCKS, use_gate=False, child_delays=SLOW_CHILD)
     harness.substitute(mod)
     result = mod.run(5, 42)
-    harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.check(MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(1, "run(5, 42)", site=site_of(mod.run))
     require(result == 42, f"run(5, 42) returned {result} when its process took {sum(SLOW_CHILD):g} s. Wait "
             "for the process with join() before reading the result.", site=site_of(mod.run), concept=MISSING_JOIN)
@@ -96,7 +96,7 @@ def test_run_shares_one_value_made_in_the_parent(make_harness, mod) -> None:
 
 
 @pytest.mark.rule("W4")
-@settings(property_settings(max_examples=6), phases=QUIET_PHASES)
+@property_settings(max_examples=6)
 @given(start=st.integers(-1000, 1000), value=st.integers(-1000, 1000))
 def test_run_property_returns_value_for_any_start(make_harness, mod, start: int, value: int) -> None:
     with warmup_harness(make_harness) as harness:
@@ -112,7 +112,7 @@ def test_run_many_returns_one_of_the_values(make_harness, mod) -> None:
     harness.substitute(mod)
     values = [11, 22, 33, 44, 55]
     result = mod.run_many(values)
-    harness.check(only=(MISSING_JOIN, *DEADLOCKS))
+    harness.check(MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(len(values), f"run_many({values})", site=site_of(mod.run_many))
     require(
         result in values,
@@ -132,7 +132,7 @@ def test_run_many_starts_every_process_before_joining_any(make_harness, mod) -> 
     harness = warmup_harness(make_harness)
     harness.substitute(mod)
     mod.run_many([1, 2, 3])
-    harness.check(only=(START_JOIN_ORDER, MISSING_JOIN, *DEADLOCKS))
+    harness.check(START_JOIN_ORDER, MISSING_JOIN, Checks.DEADLOCKS)
     harness.require_processes(3, "run_many([1, 2, 3])", work=False, site=site_of(mod.run_many))
     require(len(harness.children) == 3, f"run_many([1, 2, 3]) started {len(harness.children)} processes, not 3.",
             site=site_of(mod.run_many))

@@ -7,7 +7,8 @@ run it many times, under which start methods, and how to explain what went wrong
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,7 @@ def repeat_counting(
             harness.require_processes(processes, what, site=run_site)
             if final != expected:
                 # A total read while processes were still running is a missing wait, not a lost update.
-                harness.check(only=(MISSING_JOIN,))
+                harness.check(MISSING_JOIN)
             finals.append(final)
     summary = summarize_counts(expected, finals, unit, noun)
     if summary is not None:
@@ -183,16 +184,59 @@ def repeat_counting(
 DEADLOCKS = (SELF_DEADLOCK, UNRELEASED_LOCK, DEADLOCK, FOREIGN_RELEASE, CHILD_CRASH, TOO_SLOW)
 
 
+class Checks(Enum):
+    """Which of a run's findings a test judges, by name (it replaces a `check_locks` boolean that
+    meant "check nothing" in one suite and "deadlocks only" in two others).
+
+    `make_harness(checks=...)` sets a run's own: what its `check()` raises, and whether the
+    referee applies the lockset rule (only under ALL: a run of one process, or of last write
+    wins, has no lock to hold). `check(Checks.DEADLOCKS, MISSING_JOIN)` asks for a mode's
+    findings and named concepts in that one call.
+    """
+
+    ALL = "every finding"
+    DEADLOCKS = "deadlocks and what else stops a run (a lock kept, a crash, a run too slow)"
+    NONE = "no finding: the test judges the results alone"
+
+    @property
+    def concepts(self) -> frozenset[str] | None:
+        """The concepts this mode raises; None for all of them."""
+        if self is Checks.ALL:
+            return None
+        return frozenset(DEADLOCKS) if self is Checks.DEADLOCKS else frozenset()
+
+    @property
+    def lockset(self) -> bool:
+        """Whether the referee checks every read and write of shared data against the locks held."""
+        return self is Checks.ALL
+
+
+def concepts_of(wanted: Iterable[Checks | str]) -> frozenset[str] | None:
+    """The concepts a `check(...)` call asks for: its modes' and the named ones; None for all."""
+    concepts: set[str] = set()
+    for item in wanted:
+        if isinstance(item, Checks):
+            if item.concepts is None:
+                return None
+            concepts |= item.concepts
+        elif isinstance(item, str):
+            concepts.add(item)
+        else:
+            raise TypeError(f"check() takes Checks modes and concept names, not {item!r}")
+    return frozenset(concepts)
+
+
 # Hypothesis's explain phase adds "# or any other generated value" comments to the example a
 # student reads: leave it out.
 QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 
 
 def property_settings(max_examples: int) -> settings:
-    """Hypothesis settings for the suites: bounded, reproducible, one clear failure.
+    """Hypothesis settings for the suites (a decorator): bounded, reproducible, one clear failure.
 
     derandomize and no example database make every run (and CI) try the same examples;
-    report_multiple_bugs=False gives the student one explained failure, not a group.
+    report_multiple_bugs=False gives the student one explained failure, not a group, and
+    QUIET_PHASES leaves out the explain phase's comments.
     """
     return settings(
         max_examples=max_examples,
@@ -201,4 +245,5 @@ def property_settings(max_examples: int) -> settings:
         database=None,
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
+        phases=QUIET_PHASES,
     )

@@ -33,6 +33,7 @@ from grader.harness.analysis import (
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
 from grader.harness.runtime import Pauses, display_path, site_from_json
 from grader.judge.answer_evidence import answer_findings, history
+from grader.judge.checks import Checks, concepts_of
 from grader.judge.host_client import HostClient, HostDied, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.judge.run_witnesses import ClosedRuns
@@ -307,6 +308,13 @@ class RemoteHarness:
     """A checked run whose instruments live in the host and whose verdict is the judge's."""
 
     def __init__(self, host: StudentHost, start_method: str | None, options: dict[str, Any]) -> None:
+        options = dict(options)
+        if "check_locks" in options:
+            raise TypeError("make_harness(check_locks=...) is gone: name the run's checks with "
+                            "checks=Checks.ALL, Checks.DEADLOCKS or Checks.NONE")
+        self.checks = options.pop("checks", Checks.ALL)
+        if not isinstance(self.checks, Checks):
+            raise TypeError(f"make_harness(checks=...) takes a Checks mode, not {self.checks!r}")
         self.host = host
         self.require_concurrency = bool(options.get("require_concurrency", True))
         self.require_join = bool(options.get("require_join", True))
@@ -315,7 +323,7 @@ class RemoteHarness:
         # journal read here. The host is only told where it is.
         host.client.start()
         method = multiprocessing.get_context(start_method).get_start_method()
-        settings = RefereeSettings(host.client.process.pid, "", method, bool(options.get("check_locks", True)),
+        settings = RefereeSettings(host.client.process.pid, "", method, self.checks.lockset,
                                    options.get("pauses") or Pauses())
         self._referee = RefereeProcess(lambda directory: replace(settings, journal_dir=directory),
                                        base_dir=host.client.referee_base)
@@ -432,11 +440,12 @@ class RemoteHarness:
                 )]
             time.sleep(0.05)
 
-    def check(self, ignore: Iterable[str] = (), only: Iterable[str] | None = None) -> None:
-        """Raise the most telling finding of this run's journal, if there is one."""
-        ignored, wanted = set(ignore), None if only is None else set(only)
+    def check(self, *wanted: Checks | str, ignore: Iterable[str] = ()) -> None:
+        """Raise the most telling finding of this run's journal, if there is one, among those
+        `wanted` (Checks modes and concept names; none given: the run's own mode), less `ignore`."""
+        ignored, concepts = set(ignore), concepts_of(wanted or (self.checks,))
         finding = most_telling([f for f in self.findings() if f.concept not in ignored
-                                and (wanted is None or f.concept in wanted)])
+                                and (concepts is None or f.concept in concepts)])
         if finding is not None:
             raise finding.failure()
 
