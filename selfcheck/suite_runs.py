@@ -83,12 +83,15 @@ class SuiteRun:
     def leaks(self) -> list[str]:
         """What a student must never see in a failure: a traceback, an exception group, a frame
         of the judge, the harness or a library (in the results or pytest's failure reports)."""
-        failures = ""
-        if "= FAILURES =" in self.output:
-            failures = self.output.split("= FAILURES =", 1)[1]
-            failures = re.split(r"=+ (?:warnings summary|short test summary info)", failures, maxsplit=1)[0]
-        texts = [failures, *(str(r.get("message") or "") for r in self.failed)]
+        texts = [self.failure_reports(), *(str(r.get("message") or "") for r in self.failed)]
         return sorted({marker for marker in LEAK_MARKERS for text in texts if marker in text})
+
+    def failure_reports(self) -> str:
+        """pytest's FAILURES section of the output: what a student reads below the table."""
+        if "= FAILURES =" not in self.output:
+            return ""
+        failures = self.output.split("= FAILURES =", 1)[1]
+        return re.split(r"=+ (?:warnings summary|short test summary info)", failures, maxsplit=1)[0]
 
     def with_pinned_from(self, default: SuiteRun) -> SuiteRun:
         """This run (made with `-p selfcheck.pinned_start_method`) completed with the results of

@@ -207,7 +207,7 @@ def assert_verdict(variant: Variant, run: SuiteRun) -> None:
     else:
         assert run.failed, f"{variant.id} is buggy ({variant.concept}) but passed every test"
         assert run.diagnoses(str(variant.concept)), run.summary()
-        assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}"
+        assert not run.leaks(), f"a student would see {run.leaks()}:\n{run.summary()}\n{run.failure_reports()[-6000:]}"
         # Structural failures (no process, no shared value, no wait) name a line of the student's file.
         unplaced = [r["test"] for r in run.failed if r.get("concept") in STRUCTURAL and not (r.get("file") and r.get("line"))]
         assert not unplaced, f"failures that name no line: {unplaced}\n{run.summary()}"
