@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.feedback import Site
-from grader.harness.analysis import JournalReader, LockTable, run_findings, stack_site, stop_finding
+from grader.harness.finding_rules import run_findings, stop_finding
 from grader.harness.findings import (
     TOO_SLOW,
     ConcurrencyFailure,
@@ -33,6 +33,8 @@ from grader.harness.findings import (
     most_telling,
 )
 from grader.harness.guarded import GuardedArray, GuardedValue
+from grader.harness.lock_table import LockTable
+from grader.harness.run_records import JournalReader, stack_site
 from grader.harness.runtime import (
     PARENT_HARNESSES,
     Pauses,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from grader.formats.html_report import REPORT_FILE, render_html
 from grader.grading.results import ExerciseResult, GradeReport, TestResult
-from grader.harness.witness import (
-    Witness,
+from grader.harness.witness import Witness
+from grader.harness.witness_drawing import (
     check_then_act_witness,
     deadlock_witness,
     lost_update_witness,
