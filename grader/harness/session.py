@@ -89,6 +89,7 @@ class Harness:
         require_concurrency: bool = True,
         require_join: bool = True,
         child_delays: tuple[float, float] = (0.0, 0.0),
+        child_modules: tuple[str, ...] = (),
         journal_dir: str | None = None,
         private_fds: tuple[int, ...] = (),
         referee: RefereeAddress | None = None,
@@ -121,6 +122,7 @@ class Harness:
             hard_deadline=time.time() + deadline * 3 + 30,
             private_fds=tuple(private_fds),
             child_delays=(float(child_delays[0]), float(child_delays[1])),
+            child_modules=tuple(child_modules),
         )
         self._gate = self.ctx.Event() if use_gate else None
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None
