@@ -6,5 +6,5 @@
     results           the result dataclasses every output format reads
     state             the last grading of a checkout, for --list
     release_manifest  the release's hashes of what decides a grade, and what a checkout changed
-    tampering         what a changed protected file costs: the exercises it touches score 0
+    tampered_exercises  what a changed protected file costs: the exercises it touches score 0
 """

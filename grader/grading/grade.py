@@ -18,7 +18,7 @@ from typing import Protocol
 from grader.grading.results import ExerciseResult, GradeReport
 from grader.grading.runner import run_suite
 from grader.grading.scoring import missing_suite, score_exercise
-from grader.grading.tampering import files_touching, tampered_result
+from grader.grading.tampered_exercises import files_touching, tampered_result
 from grader.metadata import Exercise, load_exercises
 from grader.paths import TARGET_NAMES
 
@@ -119,7 +119,7 @@ def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None
     """Grade the exercises one after the other (the suites time concurrency: no parallel runs).
 
     With `enforce_integrity` (the grader runs in a workflow), an exercise whose protected files
-    differ from the release's manifest is not run and scores 0 (grader.grading.tampering). With
+    differ from the release's manifest is not run and scores 0 (grader.grading.tampered_exercises). With
     `require_manifest` too (a release's own grading step), a missing manifest costs every
     exercise, since deleting it must not turn the check off.
     """

@@ -33,7 +33,7 @@ from typing import Any
 
 from grader.formats.json_results import exercise_to_json
 from grader.grading.release_manifest import MANIFEST_NAME, changed_files
-from grader.grading.tampering import INSTRUCTOR, files_touching, tampered_result
+from grader.grading.tampered_exercises import INSTRUCTOR, files_touching, tampered_result
 from grader.inert import inert_text
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.process_tree import ProcessTree, become_subreaper, reap_adopted

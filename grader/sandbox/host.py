@@ -47,7 +47,7 @@ class _RequestUnpickler(pickle.Unpickler):
         return self._objects[number]
 
 
-class Host:
+class RequestServer:
     """The table of objects the judge holds references to, and the request handlers."""
 
     def __init__(self, settings: SandboxSettings, private_fds: tuple[int, ...] = ()) -> None:
@@ -156,7 +156,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     harness = instrument_fingerprint.fingerprint()
     instrument_fingerprint.set_baseline(harness)
     everything = instrument_fingerprint.fingerprint(instrument_fingerprint.EVERYTHING)
-    host = Host(settings, private_fds=(connection.fileno(),))
+    host = RequestServer(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
                                                "private": confinement.private_dirs,
@@ -187,5 +187,5 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     os._exit(0)
 
 
-__all__ = ["Ref", "serve", "Host", "HOST_STACK_FILE"]
+__all__ = ["Ref", "serve", "RequestServer", "HOST_STACK_FILE"]
 
