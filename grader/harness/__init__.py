@@ -5,6 +5,7 @@
     guarded        drop-in RawValue/RawArray: stand-ins for data the referee holds and journals
     supervisor     drop-in Process: gate, crash capture, stack dumps, process-group kill
     substitution   puts those instruments into a student's module, whatever its import style
+    instrument_fingerprint  is the harness still the harness: tampering in a process is reported
     run_records    what a run left behind: its journal (read as untrusted data), its children, stack dumps
     lock_table     who holds and waits for which lock: deadlock cycles, locks stranded by an ended process
     finding_rules  journal -> findings (lock order, locksets, unreleased locks, start/join order, ...)
