@@ -56,8 +56,8 @@ def _unlocked_increments(counter, lock, times: int) -> None:
 def witness_cost(method: str, processes: int = 10, times: int = 10, repeats: int = 20) -> tuple[int, float, float]:
     """(events, ms to analyse with witnesses, ms for what a closing harness keeps) of one
     lost-update run's journal: the work witnesses add to a checked run."""
-    from grader.harness.analysis import analyse
-    from grader.harness.witness import check_then_act_witness, lost_update_witness
+    from grader.harness.finding_rules import analyse
+    from grader.harness.witness_drawing import check_then_act_witness, lost_update_witness
 
     with Harness(method, [str(Path(__file__).parent)]) as harness:
         counter, lock = harness.RawValue("i", 0), harness.Lock()

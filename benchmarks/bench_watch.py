@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.formats.colour import Painter  # noqa: E402
-from grader.grading import make_setup, select_exercises  # noqa: E402
-from grader.release import build_release  # noqa: E402
+from grader.grading.grade import make_setup, select_exercises  # noqa: E402
+from grader.instructor.release import build_release  # noqa: E402
 from grader.watch.command import make_watcher  # noqa: E402
 from grader.watch.jobs import GradingJob  # noqa: E402
 from grader.watch.keys import NoKeys  # noqa: E402

@@ -32,7 +32,7 @@ from grader.formats.gradescope import write_gradescope
 from grader.formats.json_results import write_json
 from grader.formats.progress import TerminalProgress
 from grader.formats.terminal import PLAIN_WIDTH, render_list, render_table
-from grader.grading import UsageError, UsageParser, grade, make_setup, select_exercises
+from grader.grading.grade import UsageError, UsageParser, grade, make_setup, select_exercises
 from grader.inert import inert_text
 from grader.metadata import REPO_ROOT
 
@@ -60,12 +60,12 @@ class Command:
 # The dispatch table: every subcommand and where it lives (in the order --help lists them).
 COMMANDS: dict[str, Command] = {
     "watch": Command("grader.watch.command", "grade the exercise you are on again on every save"),
-    "check": Command("grader.dev_check", "the instructor's check: solutions full marks, stubs fail"),
-    "new": Command("grader.scaffold", "a new exercise's five pieces"),
-    "workflow": Command("grader.workflow", "write .github/workflows/classroom.yml from info.toml"),
-    "release": Command("grader.release", "write the student template and its manifest"),
-    "batch": Command("grader.batch", "grade many student checkouts into a CSV"),
-    "gradescope": Command("grader.gradescope", "build the Gradescope autograder zip"),
+    "check": Command("grader.instructor.check", "the instructor's check: solutions full marks, stubs fail"),
+    "new": Command("grader.instructor.new.scaffold", "a new exercise's five pieces"),
+    "workflow": Command("grader.instructor.workflow", "write .github/workflows/classroom.yml from info.toml"),
+    "release": Command("grader.instructor.release", "write the student template and its manifest"),
+    "batch": Command("grader.instructor.batch", "grade many student checkouts into a CSV"),
+    "gradescope": Command("grader.instructor.gradescope.build", "build the Gradescope autograder zip"),
 }
 
 
@@ -154,7 +154,7 @@ def run(argv: Sequence[str]) -> int:
                          "($GITHUB_OUTPUT is not set)")
     paint = Painter(use_colour(args.color, sys.stdout))
 
-    from grader import state
+    from grader.grading import state
 
     if args.list:
         statuses = state.statuses(setup.root, setup.target, setup.target_label, exercises)

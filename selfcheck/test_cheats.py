@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.instructor.release import build_release
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.release import build_release
 from selfcheck.release.conftest import run_python
 
 CHEATS_DIR = Path(__file__).resolve().parent / "cheats"

@@ -14,8 +14,8 @@ import ast
 import pytest
 
 import grader.testing
+from grader.instructor.new.scaffold import suite_text
 from grader.paths import REPO_ROOT
-from grader.scaffold import suite_text
 
 API = "grader.testing"
 SUITES = sorted((REPO_ROOT / "tests").glob("test_*.py"))

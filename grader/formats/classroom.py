@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.metadata import Exercise
-from grader.results import (
+from grader.grading.results import (
     ERROR,
     FAILED,
     PASSED,
@@ -35,6 +34,7 @@ from grader.results import (
     GradeReport,
     TestResult,
 )
+from grader.metadata import Exercise
 
 RESULTS_VERSION = 1
 # The reporter gets each result as an environment variable, and Linux refuses one string of

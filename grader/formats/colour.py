@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from grader.results import ERROR, FAILED, NOT_RUN, PARTIAL, PASSED, SKIPPED, TIMEOUT
+from grader.grading.results import ERROR, FAILED, NOT_RUN, PARTIAL, PASSED, SKIPPED, TIMEOUT
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 STATUS_STYLE = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.results import ERROR, FAILED, TIMEOUT, GradeReport, TestResult, format_points
+from grader.grading.results import ERROR, FAILED, TIMEOUT, GradeReport, TestResult, format_points
 
 MAX_ANNOTATIONS = 10
 _ANNOTATED = (FAILED, ERROR, TIMEOUT)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.results import PASSED, GradeReport, TestResult, format_points
+from grader.grading.results import PASSED, GradeReport, TestResult, format_points
 
 
 def test_output(test: TestResult) -> str:

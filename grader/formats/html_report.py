@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from grader.results import ExerciseResult, GradeReport, TestResult, format_points
+from grader.grading.results import ExerciseResult, GradeReport, TestResult, format_points
 
 REPORT_FILE = Path("grading-results") / "report.html"
 # A few words under a mark, when the step has no label of its own.

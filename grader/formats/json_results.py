@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.results import ExerciseResult, GradeReport, TestResult
+from grader.grading.results import ExerciseResult, GradeReport, TestResult
 
 FORMAT_VERSION = 1
 

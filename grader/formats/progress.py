@@ -12,8 +12,8 @@ import time
 from typing import TextIO
 
 from grader.formats.colour import Painter
+from grader.grading.results import ExerciseResult, format_points
 from grader.metadata import Exercise
-from grader.results import ExerciseResult, format_points
 
 
 class TerminalProgress:

@@ -11,8 +11,8 @@ import textwrap
 from collections.abc import Sequence
 
 from grader.formats.colour import Painter
+from grader.grading.results import ExerciseResult, GradeReport, format_points
 from grader.metadata import Exercise
-from grader.results import ExerciseResult, GradeReport, format_points
 
 HEADERS = ("Exercise", "Points", "Status", "Feedback")
 ELLIPSIS = "…"

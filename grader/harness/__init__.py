@@ -5,7 +5,12 @@
     guarded        drop-in RawValue/RawArray: stand-ins for data the referee holds and journals
     supervisor     drop-in Process: gate, crash capture, stack dumps, process-group kill
     substitution   puts those instruments into a student's module, whatever its import style
-    analysis       journal -> findings (deadlock cycles, lock order, locksets, unreleased locks)
+    instrument_fingerprint  is the harness still the harness: tampering in a process is reported
+    run_records    what a run left behind: its journal (read as untrusted data), its children, stack dumps
+    lock_table     who holds and waits for which lock: deadlock cycles, locks stranded by an ended process
+    finding_rules  journal -> findings (lock order, locksets, unreleased locks, start/join order, ...)
+    witness        a concurrency failure's witness (steps and timeline); witness_drawing draws one from
+                   the journal, journal_words puts the journal's events into words
     session        Harness: one checked run tying the above together
     lock_balance   static check (ast) for acquires that some path leaves unreleased
 """

@@ -62,13 +62,16 @@ class RunConfig:
     # Seconds each child waits before its work and after it, before it ends: longer than any
     # timeout a program could rely on, so that only a real wait (join) sees the work done.
     child_delays: tuple[float, float] = (0.0, 0.0)
+    # The grader's modules a child may run besides the instruments (the suites' process targets):
+    # a spawned child loads them before it takes its fingerprint, so that they are watched too.
+    child_modules: tuple[str, ...] = ()
 
 
 @dataclass
 class ProcessState:
     pid: int
     keep: list[object] = field(default_factory=list)  # objects that must outlive this call
-    fingerprint: object = None  # the harness as this process started (grader.sandbox.integrity)
+    fingerprint: object = None  # the harness as this process started (grader.harness.instrument_fingerprint)
 
 
 _STATE: ProcessState | None = None

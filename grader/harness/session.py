@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.feedback import Site
-from grader.harness.analysis import JournalReader, LockTable, run_findings, stack_site, stop_finding
+from grader.harness.finding_rules import run_findings, stop_finding
 from grader.harness.findings import (
     TOO_SLOW,
     ConcurrencyFailure,
@@ -33,6 +33,8 @@ from grader.harness.findings import (
     most_telling,
 )
 from grader.harness.guarded import GuardedArray, GuardedValue
+from grader.harness.lock_table import LockTable
+from grader.harness.run_records import JournalReader, stack_site
 from grader.harness.runtime import (
     PARENT_HARNESSES,
     Pauses,
@@ -87,6 +89,7 @@ class Harness:
         require_concurrency: bool = True,
         require_join: bool = True,
         child_delays: tuple[float, float] = (0.0, 0.0),
+        child_modules: tuple[str, ...] = (),
         journal_dir: str | None = None,
         private_fds: tuple[int, ...] = (),
         referee: RefereeAddress | None = None,
@@ -119,6 +122,7 @@ class Harness:
             hard_deadline=time.time() + deadline * 3 + 30,
             private_fds=tuple(private_fds),
             child_delays=(float(child_delays[0]), float(child_delays[1])),
+            child_modules=tuple(child_modules),
         )
         self._gate = self.ctx.Event() if use_gate else None
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None

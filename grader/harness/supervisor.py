@@ -25,6 +25,7 @@ import traceback
 from multiprocessing.context import BaseContext
 from typing import Any
 
+from grader.harness import instrument_fingerprint
 from grader.harness.findings import HarnessStop
 from grader.harness.runtime import (
     RunConfig,
@@ -36,7 +37,6 @@ from grader.harness.runtime import (
     site_of_frame,
     site_to_json,
 )
-from grader.sandbox import integrity
 
 CAN_DUMP_STACKS = hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register")
 
@@ -107,7 +107,9 @@ class _SupervisedMixin:
         child's fingerprint of the harness, then rebuilds the process, whose target and
         arguments import the student's module (which may change the harness at import)."""
         rebuild, args, *rest = super().__reduce_ex__(protocol)
-        return (_after_baseline, (_Baseline(), rebuild, args), *rest)
+        config = self.__dict__.get("_harness_config")
+        child_modules = config.child_modules if config is not None else ()
+        return (_after_baseline, (_Baseline(child_modules), rebuild, args), *rest)
 
     # -- child side ----------------------------------------------------------------------
     def run(self) -> None:
@@ -136,7 +138,7 @@ class _SupervisedMixin:
         finally:
             state = process_state()  # the locks it still holds, the referee adds itself
             fingerprint = state.fingerprint
-            emit(config, "exit", code=code, tampered=integrity.changed(fingerprint) if fingerprint else [])
+            emit(config, "exit", code=code, tampered=instrument_fingerprint.changed(fingerprint) if fingerprint else [])
         if code:
             raise SystemExit(code)
 
@@ -144,8 +146,11 @@ class _SupervisedMixin:
 class _Baseline:
     """Unpickled first: takes the spawned child's baseline before anything of the student's."""
 
+    def __init__(self, child_modules: tuple[str, ...]) -> None:
+        self.child_modules = child_modules
+
     def __reduce__(self) -> Any:
-        return (integrity.spawned_baseline, ())
+        return (instrument_fingerprint.spawned_baseline, (self.child_modules,))
 
 
 def _after_baseline(_: None, rebuild: Any, args: tuple[Any, ...]) -> Any:
@@ -189,7 +194,7 @@ def _bootstrap_child(config: RunConfig) -> None:
         state.keep.append(stacks)
         faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=False)
     threading.Thread(target=_watch_parent, args=(config,), daemon=True).start()
-    state.fingerprint = integrity.baseline()  # a spawned child's was taken before its target was unpickled
+    state.fingerprint = instrument_fingerprint.baseline()  # a spawned child's was taken before its target was unpickled
     _substitute_in_child(config)
 
 

@@ -18,8 +18,8 @@ import bisect
 from dataclasses import dataclass, field
 
 from grader.feedback import Site
-from grader.harness.analysis import Event, parent_pid
 from grader.harness.findings import WRONG_RESULT, Finding
+from grader.harness.run_records import Event, parent_pid
 from grader.harness.runtime import site_from_json
 
 Key = tuple[str, str]  # (object id, location: `counter` or `counts[2]`)

@@ -4,7 +4,7 @@ The judge (the pytest process that runs the suites) must run only the grader, th
 tests, the standard library and the environment's installed packages. A `conftest.py`, a
 `sitecustomize.py` or a module named like a plugin (`pytest_timeout.py`) shipped with a
 submission would otherwise run in the one process whose verdicts count. The grader starts the
-judge so that none of these can load (grader.runner); this module proves it from the inside:
+judge so that none of these can load (grader.grading.runner); this module proves it from the inside:
 every module in `sys.modules` that has a file, and every plugin pytest registered, must lie
 under a trusted root. Anything else is interference and costs the exercise all its points.
 """

@@ -11,8 +11,8 @@ while a transfer was half done) into a diagnosis with the student's lines.
 from __future__ import annotations
 
 from grader.feedback import Site
-from grader.harness.analysis import Event, children_of, parent_pid
 from grader.harness.findings import ATOMICITY, CONCURRENCY, Finding
+from grader.harness.run_records import Event, children_of, parent_pid
 from grader.harness.runtime import site_from_json
 
 # How to make what the grader watches: said whenever it could not see a run's processes or data,

@@ -21,16 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.feedback import Site, StudentFailure
-from grader.harness.analysis import (
-    JournalReader,
-    children_of,
-    interference_finding,
-    parent_pid,
-    run_findings,
-    stack_site,
-    tamper_findings,
-)
+from grader.harness.finding_rules import interference_finding, run_findings, tamper_findings
 from grader.harness.findings import CHILD_CRASH, TOO_SLOW, Finding, most_telling
+from grader.harness.run_records import JournalReader, children_of, parent_pid, stack_site
 from grader.harness.runtime import Pauses, display_path, site_from_json
 from grader.judge.answer_evidence import answer_findings, history
 from grader.judge.checks import Checks, concepts_of

@@ -16,12 +16,8 @@ from typing import Any
 
 from grader.feedback import StudentFailure
 from grader.harness.findings import CHECK_THEN_ACT, LOST_UPDATE
-from grader.harness.witness import (
-    CONCURRENCY_CONCEPTS,
-    Witness,
-    check_then_act_witness,
-    lost_update_witness,
-)
+from grader.harness.witness import CONCURRENCY_CONCEPTS, Witness
+from grader.harness.witness_drawing import check_then_act_witness, lost_update_witness
 
 Event = dict[str, Any]
 

@@ -23,13 +23,16 @@ import traceback
 from typing import Any
 
 from grader.feedback import StudentFailure
+from grader.harness import instrument_fingerprint
 from grader.harness.findings import HarnessStop
 from grader.harness.runtime import display_path
-from grader.sandbox import integrity
 from grader.sandbox.confinement import SandboxSettings, confine_host
 from grader.sandbox.wire import Ref, encode_reply, reply_value
 
 HOST_STACK_FILE = "host.stack"
+# The grader's modules a run's children may run besides the instruments: the suites' process
+# targets. A spawned child loads them before its fingerprint, as this host does before its own.
+CHILD_MODULES = ("grader.sandbox.workers",)
 
 
 class _RequestUnpickler(pickle.Unpickler):
@@ -44,7 +47,7 @@ class _RequestUnpickler(pickle.Unpickler):
         return self._objects[number]
 
 
-class Host:
+class RequestServer:
     """The table of objects the judge holds references to, and the request handlers."""
 
     def __init__(self, settings: SandboxSettings, private_fds: tuple[int, ...] = ()) -> None:
@@ -118,7 +121,7 @@ class Host:
 
         os.makedirs(journal_dir, exist_ok=True)
         harness = Harness(start_method, self.student_dirs, journal_dir=journal_dir,
-                          private_fds=self.private_fds, **options)
+                          private_fds=self.private_fds, child_modules=CHILD_MODULES, **options)
         return reply_value(harness, self.keep)
 
     def op_drop(self, numbers: list[int]) -> bytes:
@@ -150,10 +153,10 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     gc.freeze()
     # The fingerprints are locals of this function, not attributes of an object the student's
     # code can reach from its own frames and re-take after changing the harness.
-    harness = integrity.fingerprint()
-    integrity.set_baseline(harness)
-    everything = integrity.fingerprint(integrity.EVERYTHING)
-    host = Host(settings, private_fds=(connection.fileno(),))
+    harness = instrument_fingerprint.fingerprint()
+    instrument_fingerprint.set_baseline(harness)
+    everything = instrument_fingerprint.fingerprint(instrument_fingerprint.EVERYTHING)
+    host = RequestServer(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
                                                "private": confinement.private_dirs,
@@ -166,11 +169,11 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         if raw == b"bye":
             break
         reply = host.handle(raw)
-        tampered = integrity.changed(harness)
-        if not integrity.is_baseline(harness):
-            tampered = tampered or ["grader.sandbox.integrity._BASELINE"]
+        tampered = instrument_fingerprint.changed(harness)
+        if not instrument_fingerprint.is_baseline(harness):
+            tampered = tampered or ["grader.harness.instrument_fingerprint._BASELINE"]
         if not tampered and host.last_op == "import":
-            tampered = integrity.changed(everything)
+            tampered = instrument_fingerprint.changed(everything)
         if tampered:
             reply = encode_reply({"error": {"type": "interference", "mro": [], "message": "",
                                             "frames": [], "interference": tampered}})
@@ -184,5 +187,5 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     os._exit(0)
 
 
-__all__ = ["Ref", "serve", "Host", "HOST_STACK_FILE"]
+__all__ = ["Ref", "serve", "RequestServer", "HOST_STACK_FILE"]
 

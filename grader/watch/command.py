@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import state
 from grader.formats.colour import Painter, use_colour
 from grader.formats.html_report import REPORT_FILE, write_html
-from grader.grading import Setup, UsageParser, make_setup, select_exercises
+from grader.grading import state
+from grader.grading.grade import Setup, UsageParser, make_setup, select_exercises
+from grader.grading.results import ExerciseResult, GradeReport
 from grader.metadata import REPO_ROOT, Exercise
-from grader.results import ExerciseResult, GradeReport
 from grader.watch.changes import SavePoller
 from grader.watch.core import Keys, Screen, Watcher
 from grader.watch.jobs import start

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from grader.grading.results import ExerciseResult
 from grader.metadata import Exercise
-from grader.results import ExerciseResult
 
 TICK = 0.2  # seconds between looks at the files, the keys and the running grading
 

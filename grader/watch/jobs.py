@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from grader.grading.results import ERROR, ExerciseResult, TestResult
 from grader.metadata import Exercise
 from grader.paths import REPO_ROOT
 from grader.process_tree import process_table
-from grader.results import ERROR, ExerciseResult, TestResult
 
 SUITE_STOP_WAIT = 20.0  # seconds for an interrupted suite to tear down and the child to end
 CANCEL_WAIT = 15.0  # then seconds for the child to kill the suite's session, before SIGKILL

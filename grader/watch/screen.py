@@ -15,8 +15,8 @@ from typing import TextIO
 
 from grader.formats.colour import Painter
 from grader.formats.terminal import points_text
+from grader.grading.results import ExerciseResult
 from grader.metadata import Exercise
-from grader.results import ExerciseResult
 
 MESSAGE_LINES = 24  # lines of the first failure shown; the report has the rest
 CLEAR = "\033[2J\033[H"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import cli, grading
+from grader import cli
+from grader.grading import grade as grading
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -165,7 +166,7 @@ def test_check_fails_when_a_stub_passes(own_repo: Path, capsys) -> None:
 
 def test_tests_from_a_pristine_checkout_and_tampered_files(own_repo: Path, fixture_repo: Path,
                                                            grade, tmp_path: Path) -> None:
-    manifest = pytest.importorskip("grader.release_manifest")
+    manifest = pytest.importorskip("grader.grading.release_manifest")
     manifest.write_manifest(own_repo, own_repo / manifest.MANIFEST_NAME)
     # The student "fixes" the test instead of their code.
     (own_repo / "tests" / "test_counter.py").write_text(

@@ -12,13 +12,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from grader.formats.html_report import REPORT_FILE, render_html
-from grader.harness.witness import (
-    Witness,
+from grader.grading.results import ExerciseResult, GradeReport, TestResult
+from grader.harness.witness import Witness
+from grader.harness.witness_drawing import (
     check_then_act_witness,
     deadlock_witness,
     lost_update_witness,
 )
-from grader.results import ExerciseResult, GradeReport, TestResult
 from selfcheck.harness.journals import (
     BANK,
     FILE,

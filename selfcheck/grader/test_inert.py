@@ -8,11 +8,11 @@ import json
 import re
 from pathlib import Path
 
+from grader.grading.release_manifest import MANIFEST_NAME, write_manifest
+from grader.grading.runner import SuiteRun
+from grader.grading.scoring import score_exercise
 from grader.inert import inert_text
 from grader.metadata import Exercise
-from grader.release_manifest import MANIFEST_NAME, write_manifest
-from grader.runner import SuiteRun
-from grader.scoring import score_exercise
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[32m10/10 passed\x1b[0m\r\x9b1A\x00done"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # any control character but tab and newline

@@ -15,10 +15,10 @@ from grader.formats.github import (
     notices,
 )
 from grader.formats.terminal import render_table
+from grader.grading.results import ExerciseResult, GradeReport, TestResult, format_points
+from grader.grading.runner import StuckAt, SuiteRun, stuck_location
+from grader.grading.scoring import score_exercise
 from grader.metadata import Exercise
-from grader.results import ExerciseResult, GradeReport, TestResult, format_points
-from grader.runner import StuckAt, SuiteRun, stuck_location
-from grader.scoring import score_exercise
 
 EXERCISE = Exercise(name="ex", module="ex", title="An exercise", points=12, timeout=7,
                     hints=("Look closer.",), weights={"test_heavy": 2})

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import state
 from grader.formats.colour import Painter
 from grader.formats.json_results import exercise_to_json
-from grader.grading import make_setup, select_exercises
+from grader.grading import state
+from grader.grading.grade import make_setup, select_exercises
+from grader.grading.results import FAILED, PASSED, ExerciseResult, TestResult
+from grader.instructor.release import build_release
 from grader.metadata import REPO_ROOT, Exercise
-from grader.release import build_release
-from grader.results import FAILED, PASSED, ExerciseResult, TestResult
 from grader.watch.changes import SavePoller
 from grader.watch.command import make_watcher
 from grader.watch.core import Watcher
@@ -272,7 +272,7 @@ def test_a_result_comes_back_from_the_grader_json_as_it_went() -> None:
 
 
 def test_where_to_start_is_read_from_the_last_grading_of_the_file_as_it_is(tmp_path: Path) -> None:
-    from grader.results import GradeReport
+    from grader.grading.results import GradeReport
 
     (tmp_path / "one.py").write_text("x = 1\n")
     (tmp_path / "two.py").write_text("y = 1\n")
@@ -284,7 +284,7 @@ def test_where_to_start_is_read_from_the_last_grading_of_the_file_as_it_is(tmp_p
 
 
 @pytest.mark.parametrize("command, module", [("watch", "grader.watch.command"),
-                                             ("new", "grader.scaffold")])
+                                             ("new", "grader.instructor.new.scaffold")])
 def test_watch_and_new_are_dispatched_with_their_arguments(
         command: str, module: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse

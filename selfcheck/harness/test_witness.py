@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from grader.harness import ConcurrencyFailure
-from grader.harness.analysis import analyse
+from grader.harness.finding_rules import analyse
 from grader.harness.findings import (
     DEADLOCK,
     FOREIGN_RELEASE,
@@ -29,8 +29,8 @@ from grader.harness.findings import (
     SELF_DEADLOCK,
     UNRELEASED_LOCK,
 )
-from grader.harness.witness import (
-    Witness,
+from grader.harness.witness import Witness
+from grader.harness.witness_drawing import (
     check_then_act_witness,
     deadlock_witness,
     lost_update_witness,

@@ -1,5 +1,5 @@
 """The judge's make-up (grader.judge.makeup) and the command line that keeps it clean
-(grader.runner): only the grader, the tests, the standard library and the installed packages
+(grader.grading.runner): only the grader, the tests, the standard library and the installed packages
 run in the judge; a module from anywhere else fails every test of the session as interference.
 
 The suites are graded for real (a pytest subprocess started as the grader starts it), on a
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from grader.grading.runner import pytest_command, run_suite
+from grader.grading.scoring import score_exercise
 from grader.judge.makeup import GRADER_PACKAGE, MakeUp, trusted_roots
 from grader.judge.results_channel import ResultsPipe
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.runner import pytest_command, run_suite
-from grader.scoring import score_exercise
 
 INFO = """\
 [[exercises]]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader.harness import Harness
-from grader.harness.analysis import JournalReader, tamper_findings
+from grader.harness.finding_rules import tamper_findings
+from grader.harness.run_records import JournalReader
 from grader.harness.runtime import Pauses
 from grader.referee.launch import RefereeProcess
 from grader.referee.server import JOURNAL_FILE, Referee, RefereeSettings
@@ -266,7 +267,7 @@ def _write_through_inherited(address: str, uid: str, done) -> None:  # noqa: ANN
 def test_a_start_claimed_for_no_process_is_no_child(referee: Referee) -> None:
     """A parent may name a child that has already ended, but one that never spoke to the referee
     is not counted: sequential work cannot borrow a phantom's missing arrival to pass as overlap."""
-    from grader.harness.analysis import children_of
+    from grader.harness.run_records import children_of
 
     gone = 2**22 + 12345  # no such process (pid_max is 2**22)
     assert ask(referee, ROOT, op="note", kind="start", fields={"child": gone, "n": 1}) == {"ok": True}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.instructor.release import build_release
 from grader.metadata import REPO_ROOT, exercise_by_name
-from grader.release import build_release
 
 from .conftest import run_python
 

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, cli
+from grader import cli
+from grader.grading.release_manifest import MANIFEST_NAME
+from grader.instructor import batch
+from grader.instructor.release import build_release
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.release import build_release
-from grader.release_manifest import MANIFEST_NAME
 from grader.sandbox import landlock
 from selfcheck.suite_runs import Variant, load_variants
 

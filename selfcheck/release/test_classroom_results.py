@@ -17,7 +17,7 @@ from grader.formats.classroom import (
     step_outputs,
 )
 from grader.formats.github import notices
-from grader.results import (
+from grader.grading.results import (
     FAILED,
     PARTIAL,
     PASSED,

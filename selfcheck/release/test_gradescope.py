@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 from grader import cli
-from grader.gradescope import build_autograder, main
+from grader.instructor.gradescope.build import build_autograder, main
 from grader.metadata import REPO_ROOT
 
 from .conftest import real_partial, run_python, submission
@@ -123,7 +123,7 @@ def test_the_same_upload_made_regular_again_gets_full_marks(
 
 
 def test_an_internal_error_still_writes_a_results_file(tmp_path: Path) -> None:
-    from grader import autograder
+    from grader.instructor.gradescope import autograder
 
     root = tmp_path / "autograder"
     (root / "source").mkdir(parents=True)  # no info.toml: the grader itself cannot go on
@@ -169,7 +169,7 @@ def test_the_zip_holds_the_scripts_the_grader_and_the_suites_but_no_answers(
         requirements = zipped.read("requirements.txt").decode()
     for script in ("setup.sh", "run_autograder"):
         assert (infos[script].external_attr >> 16) & 0o777 == 0o755
-    assert {"grader/__main__.py", "grader/autograder.py", "info.toml", "tests/fixture_judge.py",
+    assert {"grader/__main__.py", "grader/instructor/gradescope/autograder.py", "info.toml", "tests/fixture_judge.py",
             "tests/test_counter.py", "pyproject.toml"} <= set(infos)
     assert not [n for n in infos if n.split("/")[0] in ("solutions", "exercises", "selfcheck")]
     assert not [n for n in infos if "__pycache__" in n]

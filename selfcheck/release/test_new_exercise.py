@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.authoring import marked_tests, rule_ids, to_do
-from grader.gradescope import build_autograder
+from grader.instructor.gradescope.build import build_autograder
+from grader.instructor.new.authoring import marked_tests, rule_ids, to_do
+from grader.instructor.release import build_release
+from grader.instructor.workflow import WORKFLOW_PATH
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.release import build_release
-from grader.workflow import WORKFLOW_PATH
 
 NAME = "semaphore_pool"
 TITLE = 'A pool of slots: "at most" N processes'

@@ -18,10 +18,17 @@ from xml.etree import ElementTree
 
 import pytest
 
-from grader import cli, release_manifest
+from grader import cli
+from grader.grading import release_manifest
+from grader.instructor.release import (
+    EXCLUDED_TOP,
+    ReleaseError,
+    build_release,
+    check_pyproject,
+    main,
+)
+from grader.instructor.workflow import WORKFLOW_PATH, render
 from grader.metadata import load_exercises
-from grader.release import EXCLUDED_TOP, ReleaseError, build_release, check_pyproject, main
-from grader.workflow import WORKFLOW_PATH, render
 from selfcheck.suite_runs import load_variants
 
 from .conftest import SECRET, make_fixture_repo, run_python
@@ -324,5 +331,5 @@ def test_release_builds_as_a_package_without_the_left_out_parts(
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "grader/__init__.py" in names and "grader/release_manifest.py" in names
+    assert "grader/__init__.py" in names and "grader/grading/release_manifest.py" in names
     assert not [n for n in names if n.split("/", 1)[0] in EXCLUDED_TOP | {"exercises", "tests"}]

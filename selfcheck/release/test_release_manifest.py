@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.release import build_release
-from grader.release_manifest import (
+from grader.grading.release_manifest import (
     MANIFEST_NAME,
     PROTECTED,
     changed_files,
     compute_hashes,
     write_manifest,
 )
+from grader.instructor.release import build_release
 
 
 @pytest.fixture

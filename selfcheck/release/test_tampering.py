@@ -1,4 +1,4 @@
-"""What tampering costs (grader.tampering): on GitHub Actions the exercises decided by changed
+"""What tampering costs (grader.grading.tampered_exercises): on GitHub Actions the exercises decided by changed
 protected files score 0 with a message saying how to restore them; locally the grader grades
 and warns; with --tests-from (pristine tests) nothing is withheld."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from grader import cli
+from grader.grading.tampered_exercises import files_touching
+from grader.instructor.release import build_release
 from grader.metadata import Exercise
-from grader.release import build_release
-from grader.tampering import files_touching
 
 
 @pytest.fixture

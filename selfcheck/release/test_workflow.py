@@ -15,8 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from grader import cli
-from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
-from grader.workflow import (
+from grader.instructor.workflow import (
     GRADE_COMMAND,
     GRADE_STEP,
     REPORTER,
@@ -27,6 +26,7 @@ from grader.workflow import (
     results_variable,
     step_id,
 )
+from grader.metadata import METADATA_FILE, REPO_ROOT, Exercise, load_exercises
 
 CLASSROOM = REPO_ROOT / WORKFLOW_PATH
 CI = REPO_ROOT / ".github/workflows/ci.yml"

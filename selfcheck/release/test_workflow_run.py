@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.instructor.release import build_release
+from grader.instructor.workflow import GRADE_COMMAND, WORKFLOW_PATH
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.release import build_release
-from grader.workflow import GRADE_COMMAND, WORKFLOW_PATH
 
 from .actions_standin import JobRun, reporter, run_job
 from .conftest import real_partial, submission

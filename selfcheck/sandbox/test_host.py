@@ -235,7 +235,7 @@ def test_a_host_that_swaps_the_childrens_baseline_is_judged_as_interference(tmp_
     # Forked children are checked against the host's fingerprint; a submission that puts one
     # of its own in its place (taken after its patches) must not pass that check unnoticed.
     host = host_for(tmp_path, f"""
-        from grader.sandbox import integrity
+        from grader.harness import instrument_fingerprint as integrity
 
         {swap}
     """)
@@ -319,7 +319,7 @@ def test_a_host_that_retakes_its_fingerprint_through_the_stack_is_judged_as_inte
     host = host_for(tmp_path, """
         import sys
         from grader.harness import guarded
-        from grader.sandbox import integrity
+        from grader.harness import instrument_fingerprint as integrity
 
         guarded._wire = lambda value: value
         fresh = integrity.fingerprint()

@@ -15,6 +15,7 @@ class method or a cached function. Those are remembered too, for every function 
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import multiprocessing.process
 import multiprocessing.synchronize
@@ -169,12 +170,15 @@ def set_baseline(before: Fingerprint) -> None:
     _BASELINE.append(Fingerprint(before.entries, before.functions))
 
 
-def spawned_baseline() -> None:
+def spawned_baseline(child_modules: tuple[str, ...] = ()) -> None:
     """In a spawned (or fork-server) child, before anything of the student's is unpickled: load
-    what the harness uses and take this process's baseline."""
+    what the harness uses, and the grader's `child_modules` the run's children may run (named
+    by whoever made the run: the student host names the suites' process targets), and take
+    this process's baseline."""
     import grader.harness.session  # noqa: F401 - everything a child's instruments use
-    import grader.sandbox.workers  # noqa: F401
 
+    for name in child_modules:
+        importlib.import_module(name)
     if not _BASELINE:
         set_baseline(fingerprint())
 

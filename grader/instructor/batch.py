@@ -8,7 +8,7 @@ crashing or fork-happy submission costs its own grade and nothing else. The resu
 CSV row per student and each student's JSON (the grader's `--json`, plus a `batch` section).
 
 Grades here are final, so tampering costs points: an exercise that a changed protected file or
-an added loadable file (grader.release_manifest) could affect is not graded and scores 0, with the files
+an added loadable file (grader.grading.release_manifest) could affect is not graded and scores 0, with the files
 named. Anything that goes wrong with one checkout (a symbolic link out of it, a manifest of the
 wrong shape, an unreadable file) becomes that student's row with status `error`; the CSV and
 every other student's JSON are always written.
@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.formats.json_results import exercise_to_json
+from grader.grading.release_manifest import MANIFEST_NAME, changed_files
+from grader.grading.tampered_exercises import INSTRUCTOR, files_touching, tampered_result
 from grader.inert import inert_text
 from grader.metadata import REPO_ROOT, Exercise, load_exercises
 from grader.process_tree import ProcessTree, become_subreaper, reap_adopted
-from grader.release_manifest import MANIFEST_NAME, changed_files
 from grader.sandbox import private_tmp
-from grader.tampering import INSTRUCTOR, files_touching, tampered_result
 
 GRACE_SECONDS = 30.0  # start-up and scoring on top of the exercises' own budgets
 POLL_SECONDS = 0.2

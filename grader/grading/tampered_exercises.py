@@ -1,6 +1,6 @@
 """What tampering costs: in a workflow, an exercise whose protected files changed scores 0.
 
-grader.release_manifest finds the files that differ from the release's manifest; this module decides
+grader.grading.release_manifest finds the files that differ from the release's manifest; this module decides
 which exercises they touch and what the student is told. An exercise's own suite
 (`tests/test_<module>.py`) touches only that exercise; every other protected file (the grader,
 the configuration, info.toml, the workflows, a forbidden pytest.ini, an unreadable manifest)
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from grader.grading.results import ERROR, ExerciseResult, TestResult
 from grader.inert import inert_text
 from grader.metadata import Exercise
-from grader.results import ERROR, ExerciseResult, TestResult
 
 
 def files_touching(exercise: Exercise, changed: Sequence[str],

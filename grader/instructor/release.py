@@ -4,7 +4,7 @@ The release is this repository minus the reference solutions, the self-check wit
 (correct variants are solutions too), the benchmarks, this repository's own CI and any answer key
 info.toml marks private (`answer_key_private`); its README is
 written for students, its classroom workflow is regenerated from info.toml, and its
-`.grader-manifest.json` records the hashes of what decides a grade (see grader.release_manifest).
+`.grader-manifest.json` records the hashes of what decides a grade (see grader.grading.release_manifest).
 Made into a repository of its own, `pip install -e .` and `pytest` work there unchanged: the
 pyproject is checked, not trusted, to need nothing the release leaves out.
 """
@@ -19,15 +19,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.metadata import REPO_ROOT, Exercise, load_exercises
-from grader.release_manifest import (
+from grader.grading.release_manifest import (
     MANIFEST_NAME,
     PROTECTED,
     compute_hashes,
     file_hash,
     write_manifest,
 )
-from grader.workflow import WORKFLOW_PATH, render
+from grader.instructor.workflow import WORKFLOW_PATH, render
+from grader.metadata import REPO_ROOT, Exercise, load_exercises
 
 # Top-level entries of the repository that never go to students.
 EXCLUDED_TOP = frozenset({"solutions", "selfcheck", "benchmarks", ".ci", ".git"})

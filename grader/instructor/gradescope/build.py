@@ -18,8 +18,8 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from grader.grading.release_manifest import file_hash
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.release_manifest import file_hash
 
 # What grading reads, relative to the repository (directories are taken file by file).
 CONTENTS = ("grader", "tests", "conftest.py", "pyproject.toml", "info.toml", "LICENSE")
@@ -94,7 +94,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # start or not finish, a results file with 0 points says so: Gradescope always gets one.
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-if cd "$ROOT/source" && "$ROOT/venv/bin/python" -m grader.autograder --root "$ROOT"; then
+if cd "$ROOT/source" && "$ROOT/venv/bin/python" -m grader.instructor.gradescope.autograder --root "$ROOT"; then
   exit 0
 fi
 mkdir -p "$ROOT/results"

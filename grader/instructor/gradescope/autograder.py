@@ -1,6 +1,6 @@
 """What a Gradescope autograder built by `python -m grader gradescope` does for one submission.
 
-`run_autograder` calls `python -m grader.autograder --root ROOT` from ROOT/source. The tests
+`run_autograder` calls `python -m grader.instructor.gradescope.autograder --root ROOT` from ROOT/source. The tests
 come from ROOT/source, as built (pristine: nothing the student uploads can replace them). The
 submission's exercise modules are taken from the top level of the upload or from an
 `exercises/` directory in it (at any depth, so a zip of the whole repository works), put into a
@@ -156,7 +156,7 @@ def _grade(root: Path, results: Path, started: float) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.autograder",
+    parser = argparse.ArgumentParser(prog="python -m grader.instructor.gradescope.autograder",
                                      description="Grade a Gradescope submission.")
     parser.add_argument("--root", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)

@@ -3,7 +3,7 @@
 Like rustlings' dev check: every reference solution must earn full marks and every stub must
 lose points (a stub that passes means a suite that checks nothing). Exit 0 when both hold.
 Below the table, each exercise that is not done gets a list of what its author still has to
-write, each item naming the file and the fix (grader.authoring: placeholders `grader new` left,
+write, each item naming the file and the fix (grader.instructor.new.authoring: placeholders `grader new` left,
 rules with no test).
 """
 
@@ -13,12 +13,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from grader.authoring import to_do
 from grader.formats.colour import Painter, use_colour
 from grader.formats.progress import TerminalProgress
-from grader.grading import UsageParser, grade, make_setup, select_exercises
+from grader.grading.grade import UsageParser, grade, make_setup, select_exercises
+from grader.grading.results import ExerciseResult, format_points
+from grader.instructor.new.authoring import to_do
 from grader.metadata import REPO_ROOT
-from grader.results import ExerciseResult, format_points
 
 
 def verdict(solution: ExerciseResult, stub: ExerciseResult, todo: Sequence[str] = ()) -> str:

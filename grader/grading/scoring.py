@@ -12,9 +12,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from grader.inert import inert_text
-from grader.metadata import Exercise
-from grader.results import (
+from grader.grading.results import (
     ERROR,
     FAILED,
     NOT_RUN,
@@ -25,7 +23,9 @@ from grader.results import (
     TestResult,
     round_points,
 )
-from grader.runner import SuiteRun
+from grader.grading.runner import SuiteRun
+from grader.inert import inert_text
+from grader.metadata import Exercise
 
 NOT_YOUR_CODE = "(a problem of the exercise set, not of your code: tell your instructor)"
 

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from grader.grading.results import GradeReport, format_points
 from grader.metadata import Exercise
-from grader.results import GradeReport, format_points
 
 STATE_FILE = Path("grading-results") / "last-run.json"
 STATE_VERSION = 1

@@ -4,7 +4,7 @@ Like rustlings' `dev new`: it writes the stub, the instructions with numbered ru
 reference solution, the suite (one test per rule, in the suites' style) and the info.toml
 entry, and regenerates the classroom workflow so that it lists the exercise. Every spot the
 author must write is marked `TODO(grader new)`; `python -m grader check` lists those that are
-left, with the rest of what the exercise still lacks (grader.authoring).
+left, with the rest of what the exercise still lacks (grader.instructor.new.authoring).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import string
 import sys
 from pathlib import Path
 
-from grader.authoring import PLACEHOLDER, RULE_ID
-from grader.grading import UsageError, UsageParser
+from grader.grading.grade import UsageError, UsageParser
+from grader.instructor.new.authoring import PLACEHOLDER, RULE_ID
+from grader.instructor.workflow import WORKFLOW_PATH, render_file
 from grader.metadata import REPO_ROOT, load_exercises
-from grader.workflow import WORKFLOW_PATH, render_file
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from grader.grading.results import ExerciseResult, GradeReport
+from grader.grading.runner import run_suite
+from grader.grading.scoring import missing_suite, score_exercise
+from grader.grading.tampered_exercises import files_touching, tampered_result
 from grader.metadata import Exercise, load_exercises
 from grader.paths import TARGET_NAMES
-from grader.results import ExerciseResult, GradeReport
-from grader.runner import run_suite
-from grader.scoring import missing_suite, score_exercise
-from grader.tampering import files_touching, tampered_result
 
 
 class UsageError(Exception):
@@ -106,9 +106,9 @@ def grade_exercise(setup: Setup, exercise: Exercise) -> ExerciseResult:
 
 
 def tampered_files(root: Path) -> list[str] | None:
-    """Protected files changed since release (grader.release_manifest), None without a manifest."""
+    """Protected files changed since release (grader.grading.release_manifest), None without a manifest."""
     try:
-        from grader.release_manifest import changed_files
+        from grader.grading.release_manifest import changed_files
     except ImportError:
         return None
     return changed_files(root)
@@ -119,14 +119,14 @@ def grade(setup: Setup, exercises: Sequence[Exercise], progress: Progress | None
     """Grade the exercises one after the other (the suites time concurrency: no parallel runs).
 
     With `enforce_integrity` (the grader runs in a workflow), an exercise whose protected files
-    differ from the release's manifest is not run and scores 0 (grader.tampering). With
+    differ from the release's manifest is not run and scores 0 (grader.grading.tampered_exercises). With
     `require_manifest` too (a release's own grading step), a missing manifest costs every
     exercise, since deleting it must not turn the check off.
     """
     started = time.monotonic()
     tampered = tampered_files(setup.root)
     if enforce_integrity and require_manifest and tampered is None:
-        from grader.release_manifest import MANIFEST_NAME
+        from grader.grading.release_manifest import MANIFEST_NAME
 
         tampered = [f"{MANIFEST_NAME} (missing)"]
     every = load_exercises(setup.metadata_file) if enforce_integrity and tampered else []

@@ -1,0 +1,2 @@
+"""`grader new NAME`: a new exercise's pieces (scaffold) and what its author still has to write
+(authoring, which `grader check` lists too)."""
