@@ -7,7 +7,7 @@
 * the variants of each class of judging gap (rules, vacuous runs, split operations, property
   findings) get the same verdicts under every other start method too.
 
-Each test judges in its own pytest process; `-n 2` (pytest-xdist, README's Quick start) runs two
+Each test judges in its own pytest process; `-n 4` (pytest-xdist, README's Quick start) runs four
 at a time on this two-core machine, which also proves the verdicts hold on a loaded machine. The
 runs under another start method leave out the tests that pin their own start method and take
 their results from the run under the default one (selfcheck/pinned_start_method.py), made once

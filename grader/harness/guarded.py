@@ -18,7 +18,7 @@ from typing import Any
 
 from grader.harness.runtime import RunConfig, caller_site, parent_harness, site_to_json
 from grader.referee.client import ask
-from grader.referee.server import C_TYPES
+from grader.referee.wire import C_TYPES
 
 
 def _ctype_of(typecode_or_type: Any) -> Any:

@@ -43,17 +43,12 @@ from typing import Any
 
 from grader.harness.findings import foreign_release_finding, self_deadlock_finding
 from grader.harness.runtime import Pauses, site_from_json
-from grader.referee.wire import VERIFIED, Listener, WireError, decode, encode
+from grader.referee.wire import C_TYPES, TYPECODES, VERIFIED, Listener, WireError, decode, encode
 
 JOURNAL_FILE = "journal.jsonl"
 MAX_ARRAY = 1_000_000  # elements: a shared array larger than this is refused
 MAX_TEXT = 2000  # characters kept of any text a student process sends (names, messages)
 _UID = re.compile(r"^[0-9a-f]{8,32}$")
-_TYPECODES = {"c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
-              "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "q": "c_longlong",
-              "Q": "c_ulonglong", "f": "c_float", "d": "c_double"}
-C_TYPES = frozenset({*_TYPECODES.values(), "c_bool", "c_int8", "c_int16", "c_int32", "c_int64", "c_uint8",
-                     "c_uint16", "c_uint32", "c_uint64", "c_longdouble", "c_size_t", "c_ssize_t"})
 
 # Records a process may add besides its operations: who may send them, and their fields. The
 # evidence (locks, values, accesses) is never among them: only the referee writes it.
@@ -556,7 +551,7 @@ def _exists(pid: int) -> bool:
 
 
 def _ctype(code: Any) -> Any:
-    name = _TYPECODES.get(code, code) if isinstance(code, str) else None
+    name = TYPECODES.get(code, code) if isinstance(code, str) else None
     if name not in C_TYPES or not hasattr(ctypes, name):
         raise Refused(f"a C type the referee does not hold ({str(code)[:20]!r})")
     return getattr(ctypes, name)

@@ -18,6 +18,15 @@ import struct
 import sys
 from typing import Any
 
+# The C types a shared value or array may have: the referee holds these and no others. Here, in
+# the protocol, because every student process checks them too, and must not load the referee's
+# server (nor its imports) to do so.
+TYPECODES = {"c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": "c_short", "H": "c_ushort",
+             "i": "c_int", "I": "c_uint", "l": "c_long", "L": "c_ulong", "q": "c_longlong",
+             "Q": "c_ulonglong", "f": "c_float", "d": "c_double"}
+C_TYPES = frozenset({*TYPECODES.values(), "c_bool", "c_int8", "c_int16", "c_int32", "c_int64", "c_uint8",
+                     "c_uint16", "c_uint32", "c_uint64", "c_longdouble", "c_size_t", "c_ssize_t"})
+
 MAX_MESSAGE = 64 * 1024  # bytes: an operation is small; anything larger is refused
 VERIFIED = sys.platform.startswith("linux") and hasattr(socket, "SO_PASSCRED")
 _UCRED = struct.Struct("3i")
