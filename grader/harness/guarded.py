@@ -18,7 +18,7 @@ from typing import Any
 
 from grader.harness.runtime import RunConfig, caller_site, parent_harness, site_to_json
 from grader.referee.client import ask
-from grader.referee.wire import C_TYPES
+from grader.referee.wire import C_TYPES, value_from_wire, value_to_wire
 
 
 def _ctype_of(typecode_or_type: Any) -> Any:
@@ -36,14 +36,6 @@ def _stored(ctype: Any, value: Any) -> Any:
     return ctype(value).value
 
 
-def _wire(value: Any) -> Any:
-    return {"b": value.decode("latin-1")} if isinstance(value, bytes) else value
-
-
-def _unwire(value: Any) -> Any:
-    return value["b"].encode("latin-1") if isinstance(value, dict) else value
-
-
 class _Guarded:
     _array = False
 
@@ -56,7 +48,7 @@ class _Guarded:
         self._ctype = ctype
         self._book = book
         reply = ask(config.referee, "shared", code=_code(ctype), array=self._array, name=name, uid=uid, book=book,
-                    vals=None if initial is None else [_wire(v) for v in initial], size=size)
+                    vals=None if initial is None else [value_to_wire(v) for v in initial], size=size)
         self.uid = str(reply["uid"])
         self._size = size if initial is None else len(initial)
 
@@ -64,11 +56,11 @@ class _Guarded:
         site = caller_site(self._config, depth=2)
         reply = ask(self._config.referee, "read", uid=self.uid, index=indices, site=site_to_json(site))
         self._tell_parent()
-        return [_unwire(v) for v in reply["vals"]]
+        return [value_from_wire(v) for v in reply["vals"]]
 
     def _write(self, indices: list[int] | None, values: list[Any]) -> None:
         site = caller_site(self._config, depth=2)
-        ask(self._config.referee, "write", uid=self.uid, index=indices, vals=[_wire(v) for v in values],
+        ask(self._config.referee, "write", uid=self.uid, index=indices, vals=[value_to_wire(v) for v in values],
             site=site_to_json(site))
         self._tell_parent()
 
@@ -131,7 +123,7 @@ class GuardedArray(_Guarded):
     def __getitem__(self, key: int | slice) -> Any:
         values = self._read(self._indices(key))
         if isinstance(key, slice):
-            return bytes(values) if self._ctype is ctypes.c_char else values
+            return b"".join(values) if self._ctype is ctypes.c_char else values  # as a c_char array slices
         return values[0]
 
     def __setitem__(self, key: int | slice, new: Any) -> None:

@@ -43,7 +43,17 @@ from typing import Any
 
 from grader.harness.findings import foreign_release_finding, self_deadlock_finding
 from grader.harness.runtime import Pauses, site_from_json
-from grader.referee.wire import C_TYPES, TYPECODES, VERIFIED, Listener, WireError, decode, encode
+from grader.referee.wire import (
+    C_TYPES,
+    TYPECODES,
+    VERIFIED,
+    Listener,
+    WireError,
+    decode,
+    encode,
+    value_from_wire,
+    value_to_wire,
+)
 
 JOURNAL_FILE = "journal.jsonl"
 MAX_ARRAY = 1_000_000  # elements: a shared array larger than this is refused
@@ -353,7 +363,7 @@ class Referee:
         for index, value in zip(indices, values, strict=True):
             self._access(pid, "read", shared, shared.location(index), value, site)
         self._touched(pid, locations)
-        reply = encode({"vals": [_wire(v) for v in values]})
+        reply = encode({"vals": [value_to_wire(v) for v in values]})
         process = self._process(pid)
         if pid != self.root and not shared.book:
             for uid in process.held:
@@ -559,18 +569,13 @@ def _ctype(code: Any) -> Any:
 
 def _coerce(ctype: Any, value: Any) -> Any:
     """A value as the memory of `ctype` would hold it (a C int wraps around)."""
-    if isinstance(value, dict) and set(value) == {"b"} and isinstance(value["b"], str):
-        value = value["b"].encode("latin-1", "replace")
+    value = value_from_wire(value)
     if type(value) not in (int, float, bool, str, bytes):
         raise Refused("a value that is not a number, text or bytes")
     try:
         return ctype(value).value
     except (TypeError, ValueError, OverflowError) as error:
         raise Refused(f"a value its C type refuses ({error})") from None
-
-
-def _wire(value: Any) -> Any:
-    return {"b": value.decode("latin-1")} if isinstance(value, bytes) else value
 
 
 def _plain(value: Any) -> Any:

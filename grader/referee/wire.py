@@ -27,6 +27,18 @@ TYPECODES = {"c": "c_char", "u": "c_wchar", "b": "c_byte", "B": "c_ubyte", "h": 
 C_TYPES = frozenset({*TYPECODES.values(), "c_bool", "c_int8", "c_int16", "c_int32", "c_int64", "c_uint8",
                      "c_uint16", "c_uint32", "c_uint64", "c_longdouble", "c_size_t", "c_ssize_t"})
 
+
+def value_to_wire(value: Any) -> Any:
+    """A shared value's element as JSON carries it: bytes (a `c_char`) as {"b": latin-1 text}."""
+    return {"b": value.decode("latin-1")} if isinstance(value, bytes) else value
+
+
+def value_from_wire(value: Any) -> Any:
+    """The inverse of value_to_wire; anything else is returned as it came."""
+    if isinstance(value, dict) and set(value) == {"b"} and isinstance(value["b"], str):
+        return value["b"].encode("latin-1", "replace")
+    return value
+
 MAX_MESSAGE = 64 * 1024  # bytes: an operation is small; anything larger is refused
 VERIFIED = sys.platform.startswith("linux") and hasattr(socket, "SO_PASSCRED")
 _UCRED = struct.Struct("3i")

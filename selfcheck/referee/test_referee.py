@@ -87,6 +87,17 @@ def test_values_are_stored_as_their_c_type_holds_them(referee: Referee) -> None:
     assert referee.values(value) == [-(2**31)]
 
 
+def test_bytes_travel_as_their_c_char_holds_them(tmp_path: Path) -> None:
+    """A `c_char` value or array crosses the wire as text and comes back as bytes, both ways."""
+    with Harness("fork", [str(tmp_path)], pauses=Pauses.none()) as harness:
+        letter = harness.RawValue("c", b"x", name="letter")
+        word = harness.RawArray("c", b"ab")
+        letter.value = b"\xe9"
+        word[1] = b"z"
+        assert (letter.value, word[:], word[0]) == (b"\xe9", b"az", b"a")  # as multiprocessing's own
+        assert (harness.final(letter), harness.final(word)) == (b"\xe9", [b"a", b"z"])  # the judge's view
+
+
 def test_only_the_referee_writes_evidence_a_process_may_only_add_its_own_records(referee: Referee) -> None:
     lock, value = make(referee)
     assert ask(referee, CHILD_A, op="note", kind="arrive", fields={}) == {"ok": True}
