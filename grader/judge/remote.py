@@ -15,7 +15,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+import types
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -297,7 +298,7 @@ class StudentHost:
         self.client.close()
 
 
-class RemoteHarness:
+class RemoteHarness:  # a grader.harness.checked_run.CheckedRun
     """A checked run whose instruments live in the host and whose verdict is the judge's."""
 
     def __init__(self, host: StudentHost, start_method: str | None, options: dict[str, Any]) -> None:
@@ -335,14 +336,14 @@ class RemoteHarness:
 
     # The instruments and substitution are the host harness's own methods; the judge names the
     # objects it has made, so that it asks the referee, never the host, what they hold.
-    def Lock(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - mirrors multiprocessing
-        return self._named(self._ref.Lock, False, *args, **kwargs)
+    def Lock(self, name: str = "lock") -> Any:  # noqa: N802 - mirrors multiprocessing
+        return self._named(self._ref.Lock, False, name)
 
-    def RawValue(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._named(self._ref.RawValue, False, *args, **kwargs)
+    def RawValue(self, typecode: Any, value: Any = 0, name: str = "counter") -> Any:  # noqa: N802
+        return self._named(self._ref.RawValue, False, typecode, value, name)
 
-    def RawArray(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._named(self._ref.RawArray, True, *args, **kwargs)
+    def RawArray(self, typecode: Any, size_or_initializer: Any, name: str = "counts") -> Any:  # noqa: N802
+        return self._named(self._ref.RawArray, True, typecode, size_or_initializer, name)
 
     def ResultArray(self, size: int) -> Any:  # noqa: N802
         """An int array for the suites' own bookkeeping (what each call returned), -1 everywhere."""
@@ -355,10 +356,12 @@ class RemoteHarness:
         self._made.add(uid)
         return made
 
-    def Process(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._ref.Process(*args, **kwargs)
+    def Process(self, group: None = None, target: Callable[..., Any] | None = None,  # noqa: N802
+                name: str | None = None, args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None,
+                *, daemon: bool | None = None) -> Any:
+        return self._ref.Process(group, target, name, args, kwargs, daemon=daemon)
 
-    def substitute(self, module: Any) -> Any:
+    def substitute(self, module: types.ModuleType) -> types.ModuleType:
         self._ref.substitute(module)
         self.substituted = True
         return module
