@@ -1,5 +1,5 @@
-"""A race is made to happen, not waited for: every lost-update and check-then-act variant of the
-corpus fails its counting test in the first (and only) run, under every start method.
+"""A race is made to happen, not waited for: every lost-update, check-then-act and split-update
+variant of the corpus fails its test in the first (and only) run, under every start method.
 
 The referee answers a read that could be half of a lost update only once another process has
 touched the same data (grader/referee/server.py), so the suites need one counting run per start
@@ -23,12 +23,15 @@ COUNTING = {
 }
 # The check-then-act test (one run, under the judge's start method).
 CHECK_THEN_ACT = {"bank_account": "test_withdraw_checks_and_subtracts_in_one_hold_of_the_lock"}
+# The observed-total test: an update split into two holds is seen half done (one run).
+ATOMIC = {"deadlock_fix": "test_transfer_moves_the_money_in_one_hold_of_both_locks"}
 METHODS = multiprocessing.get_all_start_methods()
 VARIANTS = load_variants()
 # The variants whose mistake is in the counted work (a transfer's lock order is not counted).
 RACY = [v for v in VARIANTS if v.expect == "fail" and v.concept == "lost update" and v.module in COUNTING
         and "transfer" not in v.name]
 SPLIT = [v for v in VARIANTS if v.expect == "fail" and v.concept == "check-then-act" and v.module in CHECK_THEN_ACT]
+HALVED = [v for v in VARIANTS if v.expect == "fail" and v.concept == "atomicity" and v.module in ATOMIC]
 
 
 def test_one_counting_run_per_start_method() -> None:
@@ -36,7 +39,7 @@ def test_one_counting_run_per_start_method() -> None:
 
 
 def test_the_corpus_has_races_to_prove_it_on() -> None:
-    assert {v.module for v in RACY} == set(COUNTING) and SPLIT
+    assert {v.module for v in RACY} == set(COUNTING) and SPLIT and HALVED
 
 
 @pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in RACY])
@@ -56,3 +59,12 @@ def test_a_check_split_from_its_act_fails_the_first_run_under_every_start_method
     run = run_variant(variant, "-k", name, "--start-method", method)
     (result,) = [r for r in run.results if name in str(r["test"])]
     assert result.get("status") != "passed" and result.get("concept") in FAMILIES["check-then-act"], run.summary()
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in HALVED])
+def test_an_update_split_in_two_holds_fails_the_first_run_under_every_start_method(variant, method: str) -> None:  # noqa: ANN001
+    name = ATOMIC[variant.module]
+    run = run_variant(variant, "-k", name, "--start-method", method)
+    (result,) = [r for r in run.results if name in str(r["test"])]
+    assert result.get("status") != "passed" and result.get("concept") == "atomicity", run.summary()

@@ -18,7 +18,10 @@ What the referee also does because it sees every operation:
   a check-then-act split over two holds is interleaved in the first run too. The caps are drawn
   from a budget per run, so correct code is slowed by a bounded amount.
 * **Invariant observers**: at every moment at which none of a set of locks is held, a total
-  that a correct program keeps is checked against the values held here.
+  that a correct program keeps is checked against the values held here. A process that lets
+  go of those locks after changing the data, while another still holds one, is answered only
+  once the total has been checked: an update split into two holds is seen half done in the
+  first run, whatever the schedule.
 
 It never runs student code: messages are JSON, values are numbers, text and bytes, each
 coerced through the declared C type as `RawValue` would store it.
@@ -56,6 +59,7 @@ from grader.referee.wire import (
 )
 
 JOURNAL_FILE = "journal.jsonl"
+AWAIT_CHECK_CAP = 1.0  # seconds a finished update may wait for the observers' look (run budget too)
 MAX_ARRAY = 1_000_000  # elements: a shared array larger than this is refused
 MAX_TEXT = 2000  # characters kept of any text a student process sends (names, messages)
 _UID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -125,6 +129,8 @@ class _Process:
     # What it read and wrote while holding each lock it holds (lock id -> locations).
     reads_under: dict[str, set[str]] = field(default_factory=dict)
     writes_under: dict[str, set[str]] = field(default_factory=dict)
+    # It changed observed data while holding an observer's locks, and has not let go of them all.
+    wrote_observed: bool = False
 
 
 @dataclass
@@ -165,6 +171,7 @@ class Referee:
         self.pending: dict[str, list[_Deferred]] = {}
         self.protected: set[tuple[str, str]] = set()  # (location, lock): a held-back read there waited in vain
         self.deferreds: list[_Deferred] = []  # answers held back, oldest first
+        self.awaiting_check: list[_Deferred] = []  # releases answered once the observers have looked
         self.asking: set[Any] = set()  # connections whose last request is not answered yet
         self.live: set[Any] = set()  # the children's open connections that have spoken
         self.observers: list[_Observer] = []
@@ -306,12 +313,18 @@ class Referee:
         # What it read under this lock and did not write is open to the others now: a check
         # whose act comes in another hold (of this lock or of none) is interleaved at once.
         checked = tuple(process.reads_under.pop(lock.uid, set()) - process.writes_under.pop(lock.uid, set()))
+        # The observers look before a waiter takes the lock: the state this release leaves.
+        blocked = self._check_observers()
+        finished_update = process.wrote_observed and not self._holds_observed(process)
+        if finished_update:
+            process.wrote_observed = False
         self._hand_on(lock)
-        self._check_observers()
         reply = encode({"ok": True})
         if pid != self.root:
             if checked and self.pauses.after_locked_read > 0:
                 return self._defer(end, reply, pid, checked, self.pauses.after_locked_read)
+            if finished_update and blocked:
+                return self._await_check(end, reply, pid)
             if not process.held and self.pauses.after_release > 0:
                 return self._defer(end, reply, pid, (), self.pauses.after_release)
         self._send(end, reply)
@@ -395,6 +408,8 @@ class Referee:
         values = [_coerce(shared.ctype, value) for value in raw]
         site = _site(message.get("site"))
         process = self._process(pid)
+        if any(o.shared.uid == shared.uid for o in self.observers) and self._holds_observed(process):
+            process.wrote_observed = True
         for index, value in zip(indices, values, strict=True):
             shared.values[index] = value
             self._access(pid, "write", shared, shared.location(index), value, site)
@@ -480,9 +495,18 @@ class Referee:
         self.observers.append(_Observer(shared, locks, sum(shared.values), _text(message.get("what"))))
         return {"ok": True}
 
-    def _check_observers(self) -> None:
+    def _holds_observed(self, process: _Process) -> bool:
+        return any(lock.uid in process.held for observer in self.observers for lock in observer.locks)
+
+    def _check_observers(self) -> bool:
+        """Check each observer's total if none of its locks is held; whether one could not be.
+        Once all could, the processes that finished an update meanwhile go on (_await_check)."""
+        blocked = False
         for observer in self.observers:
-            if observer.done or any(lock.holder is not None for lock in observer.locks):
+            if observer.done:
+                continue
+            if any(lock.holder is not None for lock in observer.locks):
+                blocked = True
                 continue
             seen = list(observer.shared.values)
             if sum(seen) != observer.expected:
@@ -490,6 +514,25 @@ class Referee:
                 self.emit("invariant", os.getpid(), what=observer.what, seen=[_plain(v) for v in seen],
                           expected=_plain(observer.expected),
                           locations=[observer.shared.location(i) for i in range(len(seen))])
+        if not blocked:
+            waiting, self.awaiting_check = self.awaiting_check, []
+            for deferred in waiting:
+                self._answer(deferred, timed_out=False)
+        return blocked
+
+    def _await_check(self, end: Any, reply: bytes, pid: int) -> None:
+        """A process let go of an observer's locks after changing the observed data, while
+        another held one of them, so the total could not be checked: it goes on only once it
+        has been. An update split into two holds is then seen half done before its second
+        hold, whatever the schedule; a correct one waits while others finish theirs."""
+        if self.budget <= 0:
+            self._send(end, reply)
+            return None
+        deferred = _Deferred(end, reply, pid, (), time.monotonic(), ())
+        self.deferreds.append(deferred)
+        self.awaiting_check.append(deferred)
+        self._after(AWAIT_CHECK_CAP, lambda: self._answer(deferred, timed_out=True))
+        return None
 
     # -- records the processes add --------------------------------------------------------------
     def op_note(self, end: Any, pid: int, message: dict[str, Any]) -> dict[str, Any]:
