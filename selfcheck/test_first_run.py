@@ -52,19 +52,21 @@ def test_a_lost_update_fails_the_first_run_under_every_start_method(variant) -> 
     assert caught == counted, run.summary()
 
 
+def caught_in_one_run(variant, test: str, method: str) -> str | None:  # noqa: ANN001
+    """The concept `test` (which runs once) names when it judges `variant` under `method`,
+    None if it passed."""
+    run = run_variant(variant, "-k", test, "--start-method", method)
+    (result,) = [r for r in run.results if test in str(r["test"])]
+    return None if result.get("status") == "passed" else str(result.get("concept"))
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in SPLIT])
 def test_a_check_split_from_its_act_fails_the_first_run_under_every_start_method(variant, method: str) -> None:  # noqa: ANN001
-    name = CHECK_THEN_ACT[variant.module]
-    run = run_variant(variant, "-k", name, "--start-method", method)
-    (result,) = [r for r in run.results if name in str(r["test"])]
-    assert result.get("status") != "passed" and result.get("concept") in FAMILIES["check-then-act"], run.summary()
+    assert caught_in_one_run(variant, CHECK_THEN_ACT[variant.module], method) in FAMILIES["check-then-act"]
 
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("variant", [pytest.param(v, id=v.id) for v in HALVED])
 def test_an_update_split_in_two_holds_fails_the_first_run_under_every_start_method(variant, method: str) -> None:  # noqa: ANN001
-    name = ATOMIC[variant.module]
-    run = run_variant(variant, "-k", name, "--start-method", method)
-    (result,) = [r for r in run.results if name in str(r["test"])]
-    assert result.get("status") != "passed" and result.get("concept") == "atomicity", run.summary()
+    assert caught_in_one_run(variant, ATOMIC[variant.module], method) == "atomicity"
