@@ -321,7 +321,7 @@ def test_a_host_that_retakes_its_fingerprint_through_the_stack_is_judged_as_inte
         from grader.harness import guarded
         from grader.harness import instrument_fingerprint as integrity
 
-        guarded._wire = lambda value: value
+        guarded.value_to_wire = lambda value: value
         fresh = integrity.fingerprint()
         frame = sys._getframe()
         while frame is not None:
@@ -345,7 +345,7 @@ def test_a_child_that_patches_the_harness_at_import_is_judged_as_interference(tm
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             from grader.harness import guarded
 
-            guarded._wire = lambda value: value
+            guarded.value_to_wire = lambda value: value
 
         def work(counter, lock):
             with lock:
@@ -360,6 +360,6 @@ def test_a_child_that_patches_the_harness_at_import_is_judged_as_interference(tm
         with pytest.raises(StudentFailure) as failure:
             harness.check()
         assert failure.value.concept == "interference"
-        assert "guarded._wire" in str(failure.value)
+        assert "guarded.value_to_wire" in str(failure.value)
     finally:
         host.close()
