@@ -24,6 +24,8 @@ import sys
 import time
 import types
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, getitem, is_
 from typing import Any
 
 _STDLIB = (
@@ -60,6 +62,81 @@ class Fingerprint:
 
     entries: tuple[tuple[str, Any, Items], ...]
     functions: Inner = ()
+    screen: Screen | None = None
+
+
+_CODE = attrgetter("__code__")
+_DEFAULTS = attrgetter("__defaults__")
+_KWDEFAULTS = attrgetter("__kwdefaults__")
+_CLOSURE = attrgetter("__closure__")
+_CONTENTS = attrgetter("cell_contents")
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The same facts as a fingerprint's entries and functions, laid out so that "nothing
+    changed" is decided by the interpreter's own loops (`map` and `operator.is_`), without a
+    Python-level step per name. The host checks after every request, so this is most of what a
+    check costs; anything it cannot vouch for is left to the exact, slower comparison."""
+
+    # Every watched name as (namespace, name, object), flattened into three tuples.
+    namespaces: tuple[tuple[Any, ...], tuple[str, ...], tuple[object, ...]]
+    functions: tuple[Any, ...]
+    codes: tuple[object, ...]
+    defaults: tuple[object, ...]
+    # Functions with keyword-only parameters: their keyword defaults dict (or None), and each
+    # entry of those dicts as (dict, key, value), with the dicts' sizes.
+    keyword_functions: tuple[Any, ...]
+    keyword_dicts: tuple[Any, ...]
+    keyword_entries: tuple[tuple[Any, ...], tuple[str, ...], tuple[object, ...]]
+    keyword_sizes: tuple[tuple[Any, ...], tuple[int, ...]]
+    # Functions with a closure: the closure tuple, and each cell with its contents.
+    closure_functions: tuple[Any, ...]
+    closures: tuple[Any, ...]
+    cells: tuple[Any, ...]
+    contents: tuple[object, ...]
+
+    @classmethod
+    def of(cls, entries: tuple[tuple[str, Any, Items], ...], functions: Inner) -> Screen:
+        names = [(namespace, key, value) for _, namespace, items in entries for key, value in items]
+        watched = [function for _, function, _ in functions]
+        keyworded = [(function, keywords) for _, function, (code, _, keywords, _) in functions
+                     if keywords is not None or code.co_kwonlyargcount]
+        dicts = [function.__kwdefaults__ for function, _ in keyworded]
+        flat = [(now, key, value) for now, (_, keywords) in zip(dicts, keyworded, strict=True)
+                for key, value in keywords or ()]
+        closed = [(function, cells) for _, function, (_, _, _, cells) in functions if cells]
+        closures = [function.__closure__ for function, _ in closed]
+        cells = [(cell, was) for closure, (_, contents) in zip(closures, closed, strict=True)
+                 for cell, was in zip(closure, contents, strict=True)]
+        sized = [d for d in dicts if d is not None]
+        return cls(
+            (tuple(n for n, _, _ in names), tuple(k for _, k, _ in names), tuple(v for _, _, v in names)),
+            tuple(watched), tuple(_CODE(f) for f in watched), tuple(_DEFAULTS(f) for f in watched),
+            tuple(f for f, _ in keyworded), tuple(dicts),
+            (tuple(d for d, _, _ in flat), tuple(k for _, k, _ in flat), tuple(v for _, _, v in flat)),
+            (tuple(sized), tuple(len(d) for d in sized)),
+            tuple(f for f, _ in closed), tuple(closures),
+            tuple(c for c, _ in cells), tuple(w for _, w in cells),
+        )
+
+    def unchanged(self) -> bool:
+        """True only when every watched name still holds its object and every watched function
+        still runs the same code, defaults, keyword defaults and closure contents."""
+        namespaces, names, objects = self.namespaces
+        dicts, keys, values = self.keyword_entries
+        sized, sizes = self.keyword_sizes
+        try:
+            return (all(map(is_, map(getitem, namespaces, names), objects))
+                    and all(map(is_, map(_CODE, self.functions), self.codes))
+                    and all(map(is_, map(_DEFAULTS, self.functions), self.defaults))
+                    and all(map(is_, map(_KWDEFAULTS, self.keyword_functions), self.keyword_dicts))
+                    and list(map(len, sized)) == list(sizes)
+                    and all(map(is_, map(dict.get, dicts, keys, repeat(_MISSING)), values))
+                    and all(map(is_, map(_CLOSURE, self.closure_functions), self.closures))
+                    and all(map(is_, map(_CONTENTS, self.cells), self.contents)))
+        except (KeyError, ValueError, TypeError):  # a name removed, an emptied cell, a dict no more
+            return False
 
 
 # The judge's code and the test runner's: a forked host has them loaded (from the judge), and
@@ -152,7 +229,8 @@ def fingerprint(packages: tuple[str, ...] = HARNESS, deep: tuple[str, ...] = HAR
         entries.append((module.__name__, namespace, tuple((name, namespace.get(name)) for name in names)))
     entries += [_entry(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__) for cls in _STDLIB_CLASSES]
     inner = [entry for entry in entries if entry[0].split(".")[0] in deep or not entry[0].startswith(packages)]
-    return Fingerprint(tuple(entries), _inner(inner))
+    entries_now, functions = tuple(entries), _inner(inner)
+    return Fingerprint(entries_now, functions, Screen.of(entries_now, functions))
 
 
 # What a child forked from the host is checked against: the host's fingerprint, taken before
@@ -167,7 +245,19 @@ def set_baseline(before: Fingerprint) -> None:
     """Make (a copy of) `before` what this process and its forked children are checked
     against. Once per process: a second baseline (one re-taken after changing the harness)
     leaves two, which `is_baseline` refuses."""
-    _BASELINE.append(Fingerprint(before.entries, before.functions))
+    _BASELINE.append(Fingerprint(before.entries, before.functions, before.screen))
+
+
+# What a run's child runs of the harness: the instruments and what they import (the runtime, the
+# referee's client). The judge's side (the journal's analysis, the witnesses, the referee's
+# server) never runs in a child, so a spawned child neither loads nor watches it: loading it
+# would be most of a child's start-up.
+CHILD_INSTRUMENTS = (
+    "grader.harness.supervisor",
+    "grader.harness.tracked_lock",
+    "grader.harness.guarded",
+    "grader.harness.substitution",
+)
 
 
 def spawned_baseline(child_modules: tuple[str, ...] = ()) -> None:
@@ -175,9 +265,7 @@ def spawned_baseline(child_modules: tuple[str, ...] = ()) -> None:
     what the harness uses, and the grader's `child_modules` the run's children may run (named
     by whoever made the run: the student host names the suites' process targets), and take
     this process's baseline."""
-    import grader.harness.session  # noqa: F401 - everything a child's instruments use
-
-    for name in child_modules:
+    for name in (*CHILD_INSTRUMENTS, *child_modules):
         importlib.import_module(name)
     if not _BASELINE:
         set_baseline(fingerprint())
@@ -197,6 +285,8 @@ def baseline() -> Fingerprint:
 def changed(before: Fingerprint) -> list[str]:
     """What was replaced or removed since `before` (new names are fine: lazy imports add some),
     and which functions run other code, defaults or closure contents than they did."""
+    if before.screen is not None and before.screen.unchanged():
+        return []
     found = []
     for owner, namespace, items in before.entries:
         get = namespace.get

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import multiprocessing
 import os
 import secrets
@@ -82,13 +83,24 @@ def _refuse_interference(info: dict[str, Any]) -> None:
 def _function_line(path: Path, name: str) -> int | None:
     """Where `def name` is in the student's file, read as text (never imported here)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, SyntaxError, ValueError):
+        return _definitions(path.read_text(encoding="utf-8", errors="replace")).get(name)
+    except OSError:
         return None
+
+
+@functools.lru_cache(maxsize=16)
+def _definitions(source: str) -> dict[str, int]:
+    """The line of each top-level def and class of a source text (parsed once per text: every
+    site a failure names asks, and a suite asks about the same file many times)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    found: dict[str, int] = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            return node.lineno
-    return None
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.setdefault(node.name, node.lineno)
+    return found
 
 
 class RemoteObject:

@@ -8,6 +8,7 @@ and journal) is writable by nobody else.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -34,6 +35,9 @@ class RefereeAddress:
 def _serve(settings: RefereeSettings, control: Any, other_end: int | None) -> None:
     if other_end is not None:  # forked: the launcher's end of the pipe must close with the launcher
         os.close(other_end)
+        # Forked from the judge: leave the judge's objects out of garbage collection, which would
+        # otherwise visit (and so copy) every page of the judge's heap that the fork shares.
+        gc.freeze()
     listener = Listener(settings.journal_dir)
     control.send(listener.address)
     main(settings, listener, control)

@@ -137,6 +137,16 @@ def _text(error: BaseException) -> str:
         return ""
 
 
+def _preload_for_fork_server() -> None:
+    """A fork server started by the student's code loads the harness and the suites' targets
+    once, so its children are forked with them, as fork children are, instead of each importing
+    them again. The student's own module is never preloaded: it loads in each child, as usual."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_forkserver_preload([*instrument_fingerprint.CHILD_INSTRUMENTS, *CHILD_MODULES])
+
+
 def serve(connection: Any, settings: SandboxSettings) -> None:
     """The host's whole life: confine, then answer requests until the judge hangs up."""
     confinement = confine_host(settings, {connection.fileno()})
@@ -147,6 +157,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     import grader.harness.session  # noqa: F401 - everything the host will use, loaded before the fingerprint
     import grader.sandbox.workers  # noqa: F401
 
+    _preload_for_fork_server()
     # Everything inherited from the judge (pytest, Hypothesis) is left out of garbage
     # collection here and in the runs' forked children: their collections, and the one
     # before exit, then cost what the student's objects cost, not what the judge's do.
