@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import signal
+import sys
 import tomllib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from grader.instructor.release import build_release
+from grader.instructor.workflow import GRADE_INTERPRETER_OPTIONS
 from grader.metadata import REPO_ROOT, load_exercises
 from selfcheck.release.conftest import run_python
 
@@ -47,6 +51,13 @@ class Cheat:
     reported: tuple[str, ...] = ()  # names the student's report must carry (tampered files)
     workflow: bool = False  # graded as a workflow's grading step (GITHUB_ACTIONS, --classroom)
     batch_reported: tuple[str, ...] = ()  # names the batch's message must carry (default: reported)
+    # path of a source in the checkout -> text compiled into that source's cache file, as
+    # bytecode Python loads without checking it against the source
+    compiled: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def adds_files(self) -> bool:
+        return bool(self.files or self.symlinks or self.delete or self.compiled)
 
 
 def load_cheats() -> list[Cheat]:
@@ -56,12 +67,15 @@ def load_cheats() -> list[Cheat]:
         header = dict(line[2:].split(": ", 1) for line in text.splitlines() if line.startswith("# ") and ": " in line[:20])
         cheats.append(Cheat(path.stem, header["exercise"].strip(), header.get("detected", "no").strip() == "yes", text))
     for path in sorted(CHEATS_DIR.glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # "{cache_tag}" in a reported name: this interpreter's, as in a cache file's name.
+        text = path.read_text(encoding="utf-8").replace("{cache_tag}", sys.implementation.cache_tag)
+        data = tomllib.loads(text)
         cheats.append(Cheat(path.stem, data["exercise"], data.get("detected", False), data.get("code", ""),
                             dict(data.get("files", {})), dict(data.get("symlinks", {})),
                             tuple(data.get("delete", ())), tuple(data.get("reported", ())),
                             data.get("workflow", False),
-                            tuple(data.get("batch_reported", data.get("reported", ())))))
+                            tuple(data.get("batch_reported", data.get("reported", ()))),
+                            dict(data.get("compiled", {}))))
     return cheats
 
 
@@ -106,6 +120,13 @@ def checkout_with(pristine: Path, where: Path, cheat: Cheat) -> Path:
     for name, target in cheat.symlinks.items():
         (where / name).parent.mkdir(parents=True, exist_ok=True)
         (where / name).symlink_to(target)
+    for name, text in cheat.compiled.items():
+        forged = where.parent / f"{where.name}-forged.py"
+        forged.write_text(text, encoding="utf-8")
+        cache = importlib.util.cache_from_source(str(where / name))
+        py_compile.compile(str(forged), cfile=cache, dfile=str(where / name), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        forged.unlink()
     return where
 
 
@@ -168,8 +189,9 @@ def grade_as_the_student(cheat: Cheat, pristine: Path, where: Path, marker_dir: 
     if cheat.workflow:  # the release's grading step: `python -m grader --classroom` on GitHub
         env.update(GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(where / "github-output"))
         extra = ["--classroom"]
-    done = run_python(["-m", "grader", "--exercise", cheat.exercise, "--json", str(out), "-q", "--no-report",
-                       *extra], cwd=checkout, env=env)
+    # With the interpreter's options of the release's grading step.
+    done = run_python([*GRADE_INTERPRETER_OPTIONS, "-m", "grader", "--exercise", cheat.exercise, "--json",
+                       str(out), "-q", "--no-report", *extra], cwd=checkout, env=env)
     data = json.loads(out.read_text()) if out.exists() else {}
     graded = data["exercises"][0] if data else {}
     return StudentRun(done.returncode, done.stdout + done.stderr, graded, _digest(checkout) == before, marker,
@@ -215,7 +237,7 @@ def test_no_cheat_scores_in_the_instructors_batch(family: str, pristine: Path, t
     the checkout (`.toml`), which the batch withholds as tampering without running them. Each
     batch grades only the exercise its cheats attack (`--exercise`): the other exercises of a
     checkout are untouched stubs, whose failing is the suites' business (test_suites_judge.py)."""
-    cheats = [c for c in CHEATS if (family == "added_files") == bool(c.files or c.symlinks or c.delete)]
+    cheats = [c for c in CHEATS if (family == "added_files") == c.adds_files]
     assert cheats
     rows: dict[str, dict[str, str]] = {}
     outs: dict[str, Path] = {}

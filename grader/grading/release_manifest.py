@@ -110,18 +110,45 @@ def compute_hashes(root: Path) -> dict[str, str]:
     }
 
 
+# A compiled file's flags (PEP 552): bit 0 says it is checked by a hash of its source rather than
+# by the source's time and size, bit 1 that Python must check that hash.
+_HASH_BASED, _CHECK_SOURCE = 0b01, 0b10
+
+
+def bytecode_runs_without_its_source(path: Path) -> bool:
+    """Whether Python could run `path` (a `.pyc`) instead of its source's current text:
+    bytecode outside `__pycache__` (loaded when no source of its name is beside it), and
+    hash-based bytecode that asks not to be checked, which Python loads whatever the source
+    says. Neither is ever written by running the code; the caches that are (checked against
+    their source's time and size, or its hash) are not evidence of anything."""
+    if path.parent.name != "__pycache__":
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return True  # a link or an unreadable file where a cache goes
+    with os.fdopen(fd, "rb") as handle:
+        header = handle.read(8)
+    flags = int.from_bytes(header[4:8], "little") if len(header) == 8 else 0
+    return flags & _HASH_BASED != 0 and flags & _CHECK_SOURCE == 0
+
+
 def extra_loadable_files(root: Path, released: Iterable[str],
                          exercise_files: Iterable[str]) -> list[str]:
     """Files the release does not have that Python or pytest could load: a conftest,
     sitecustomize, usercustomize, `*.pth` or pytest configuration file anywhere in the checkout;
     any `*.py` at its top level, in a top-level package, or in exercises/ beside the exercise
-    modules. A note, a Markdown file or a script in a folder of its own is not one."""
+    modules; bytecode that would run instead of its source (`bytecode_runs_without_its_source`).
+    A note, a Markdown file or a script in a folder of its own is not one."""
     root = Path(root)
     known = set(released) | set(exercise_files)
     found = []
-    for path in _walk(root, ".", _UNSEARCHED_DIRS):
+    for path in _walk(root, ".", _UNSEARCHED_DIRS - {"__pycache__"}):
         name = path.relative_to(root).as_posix()
-        if name in known or name.endswith(_IGNORED_SUFFIXES):
+        if name.endswith(".pyc") and bytecode_runs_without_its_source(path):
+            found.append(name)
+            continue
+        if name in known or name.endswith(_IGNORED_SUFFIXES) or "__pycache__" in path.parts:
             continue
         parts = name.split("/")
         importable = name.endswith(".py") and (

@@ -37,7 +37,11 @@ _FRAME_RE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func
 JUDGE_PLUGIN = "grader.judge.plugin"
 # Started as `python -I -c BOOTSTRAP GRADER_PATH TESTS_DIR pytest-arguments...`: the two folders
 # go first on the path, and pytest runs with the rest of the arguments.
-BOOTSTRAP = ("import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:3]; "
+# First of all, bytecode that asks not to be checked against its source is checked anyway
+# (what `--check-hash-based-pycs always` does): a checkout may ship such a file in a
+# __pycache__ folder, and it would run instead of the source the manifest vouches for.
+BOOTSTRAP = ("import _imp; _imp.check_hash_based_pycs = 'always'; "
+             "import sys; sys.path[:0] = sys.argv[1:3]; del sys.argv[1:3]; "
              "import pytest; sys.exit(pytest.console_main())")
 
 

@@ -2,7 +2,7 @@
 
 The workflow keeps the shape GitHub Classroom's autograding generated (checkout, Python, install,
 then GitHub's grading reporter, which still runs as a plain action) but grades once: a single
-step runs `python -m grader --classroom`, which writes the job summary and the annotations and,
+step runs `python -m grader --classroom` (with bytecode checked against its source), which writes the job summary and the annotations and,
 as step outputs, one result per exercise in the reporter's format with per-test scores, so
 partial credit reaches the reporter's total. The reporter prints the one score notice of the
 run and fails the job when points were lost. Generated, never hand-edited: the self-check fails
@@ -28,7 +28,11 @@ REPORTER = "classroom-resources/autograding-grading-reporter@v1"
 UPLOAD_ARTIFACT = "actions/upload-artifact@v4"
 INSTALL_MINUTES = 5
 GRADE_STEP = "grade"
-GRADE_COMMAND = "python -m grader --classroom"
+# The grading step's interpreter checks every hash-based bytecode file against its source, so
+# a file a checkout ships in a __pycache__ folder cannot run instead of the grader's own code
+# (docs/threat-model.md); the judge it starts does the same (grader/grading/runner.py).
+GRADE_INTERPRETER_OPTIONS = ("--check-hash-based-pycs", "always")
+GRADE_COMMAND = " ".join(("python", *GRADE_INTERPRETER_OPTIONS, "-m", "grader", "--classroom"))
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 

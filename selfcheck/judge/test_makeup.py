@@ -8,6 +8,8 @@ one-exercise repository whose tests either stay clean or load a module from outs
 
 from __future__ import annotations
 
+import importlib.util
+import py_compile
 import shutil
 import sys
 import textwrap
@@ -93,6 +95,23 @@ def test_a_module_from_outside_voids_every_test_of_the_session(tmp_path: Path,
     assert [t.concept for t in result.tests] == ["interference"]
     assert "interfered with the judge" in result.message
     assert str(outsider) in result.message
+
+
+def test_bytecode_that_asks_not_to_be_checked_is_checked_in_the_judge(tmp_path: Path, outsider: Path) -> None:
+    # The suite takes its expectation from a module beside it; the checkout ships that module's
+    # cache as hash-based bytecode marked "do not check", compiled from other text.
+    root = make_repo(tmp_path / "repo", late=False, outsider=outsider)
+    expected = root / "tests" / "expected.py"
+    expected.write_text("ANSWER = 42\n", encoding="utf-8")
+    (root / "tests" / "test_probe.py").write_text(
+        "from expected import ANSWER\n\n\ndef test_answer(student_module):\n"
+        "    assert student_module('probe').answer() == ANSWER\n", encoding="utf-8")
+    forged = tmp_path / "forged.py"
+    forged.write_text("ANSWER = 41\n", encoding="utf-8")
+    py_compile.compile(str(forged), cfile=importlib.util.cache_from_source(str(expected)), dfile=str(expected),
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, doraise=True)
+    result = grade_probe(root)
+    assert (result.score, [t.status for t in result.tests]) == (2.0, ["passed"]), result
 
 
 def test_trusted_places_are_the_stdlib_the_packages_the_grader_and_the_tests(

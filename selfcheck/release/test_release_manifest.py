@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import py_compile
 import shutil
 from pathlib import Path
 
@@ -59,6 +61,34 @@ def test_running_things_is_not_tampering(student: Path) -> None:
     (student / "grader/__pycache__").mkdir(exist_ok=True)
     (student / "grader/__pycache__/x.pyc").write_bytes(b"\0")
     assert changed_files(student) == []
+
+
+def compiled(source: Path, mode: py_compile.PycInvalidationMode, text: str | None = None) -> str:
+    """Compile `text` (default: the file's own) into `source`'s cache file; its checkout path."""
+    origin = source.with_suffix(".forged") if text is not None else source
+    if text is not None:
+        origin.write_text(text)
+    cache = Path(importlib.util.cache_from_source(str(source)))
+    py_compile.compile(str(origin), cfile=str(cache), dfile=str(source), invalidation_mode=mode, doraise=True)
+    if text is not None:
+        origin.unlink()
+    return cache.relative_to(source.parents[1]).as_posix()
+
+
+def test_the_caches_python_writes_are_not_tampering(student: Path) -> None:
+    # Checked against the source's time and size (what running the code writes), or its hash.
+    compiled(student / "grader/__main__.py", py_compile.PycInvalidationMode.TIMESTAMP)
+    compiled(student / "tests/test_adder.py", py_compile.PycInvalidationMode.CHECKED_HASH)
+    assert changed_files(student) == []
+
+
+def test_bytecode_that_runs_instead_of_its_source_is_named(student: Path) -> None:
+    # Hash-based bytecode that asks not to be checked runs whatever the source now says.
+    forged = compiled(student / "grader/__main__.py", py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                      "raise SystemExit(0)\n")
+    # Bytecode outside __pycache__ runs where no source of its name is beside it.
+    (student / "sitecustomize.pyc").write_bytes(b"\0")
+    assert changed_files(student) == sorted([forged, "sitecustomize.pyc"])
 
 
 def test_windows_line_endings_are_not_tampering(student: Path) -> None:

@@ -83,8 +83,9 @@ def test_classroom_workflow_has_the_autograding_shape() -> None:
     # One grading step (each push grades once), the reporter, and the report's upload.
     assert len(job["steps"]) == 6
     grade, reporter = job["steps"][3:5]
+    # The grading interpreter checks every hash-based bytecode file against its source.
     assert grade["id"] == GRADE_STEP and grade["run"] == GRADE_COMMAND == (
-        "python -m grader --classroom")
+        "python --check-hash-based-pycs always -m grader --classroom")
     assert "uses" not in grade and "if" not in grade
     exercises = load_exercises()
     # Minutes, never shorter than the grader's own budgets in seconds, within the job's.
