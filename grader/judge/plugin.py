@@ -18,7 +18,7 @@ import pytest
 from grader.feedback import StudentFailure
 from grader.harness.findings import INTERFERENCE
 from grader.judge.explain import explain, leaves
-from grader.judge.host_client import hide_from_same_user
+from grader.judge.host_process import hide_from_same_user
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
 from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
 from grader.judge.run_witnesses import ClosedRuns, attach_witnesses

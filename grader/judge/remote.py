@@ -29,7 +29,7 @@ from grader.harness.run_records import JournalReader, children_of, parent_pid, s
 from grader.harness.runtime import Pauses, display_path, site_from_json
 from grader.judge.answer_evidence import answer_findings, history
 from grader.judge.checks import Checks, concepts_of
-from grader.judge.host_client import HostClient, HostDied, HostTimeout
+from grader.judge.host_process import HostDied, HostProcess, HostTimeout
 from grader.judge.proofs import atomicity_findings, concurrency_findings
 from grader.judge.run_witnesses import ClosedRuns
 from grader.process_tree import is_running
@@ -193,7 +193,7 @@ class StudentHost:
 
     def __init__(self, target_dir: Path, *, call_timeout: float = 25.0) -> None:
         self.target_dir = target_dir
-        self.client = HostClient(target_dir, call_timeout=call_timeout)
+        self.client = HostProcess(target_dir, call_timeout=call_timeout)
         self.harnesses: list[RemoteHarness] = []
         self.modules: dict[str, StudentModule] = {}
         self.closed_runs = ClosedRuns()  # this test's runs, for the witness of a failure it raises

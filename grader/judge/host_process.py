@@ -1,4 +1,6 @@
-"""The judge's side of a student host: start it cleanly, talk to it, and end it with its tree.
+"""A student host as the judge sees the process: start it cleanly, talk to it, and end it with
+its tree. What a test asks of it, and the verdicts when it cannot answer, are
+`grader.judge.remote.StudentHost`'s; the host's own side is `grader.sandbox.host.RequestServer`.
 
 A host is started fresh for each test: forked from the judge before any student code exists
 on Linux (cheap, and every start method then behaves as it did in the pytest process), spawned
@@ -68,8 +70,9 @@ class _RequestPickler(pickle.Pickler):
         return None
 
 
-class HostClient:
-    """One student host: requests with deadlines, and a teardown that leaves nothing running."""
+class HostProcess:
+    """One student host's process: requests with deadlines, and a teardown that leaves nothing
+    running."""
 
     def __init__(self, target_dir: Path, *, call_timeout: float = 25.0) -> None:
         self.target_dir = target_dir
