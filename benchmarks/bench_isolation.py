@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.judge.remote import RemoteHarness, StudentHost  # noqa: E402
+from grader.judge.remote_harness import RemoteHarness, StudentHost  # noqa: E402
 
 
 def _median_ms(samples: list[float]) -> str:

@@ -5,7 +5,7 @@
 The suites are published to students, so a suite reads as the exercise's checks and shows
 nothing of the judge's plumbing. The fixtures need no import: `student_module(name)` (the
 student's module, a proxy into the student host), `make_harness(checks=..., ...)` (a checked
-run, `grader.judge.remote.RemoteHarness`) and `target_dir` come from the judge plugin, which
+run, `grader.judge.remote_harness.RemoteHarness`) and `target_dir` come from the judge plugin, which
 also quotes the rules a failed test enforces (`@pytest.mark.rule(...)`). This module is the only
 grader import in tests/*.py (`selfcheck/test_suite_api.py` holds the suites, and the suite
 `grader new` writes, to that), and it holds what they use and nothing else:

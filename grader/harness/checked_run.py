@@ -1,7 +1,7 @@
 """What a checked run offers the code that drives it: one protocol, two implementations.
 
 `grader.harness.Harness` runs in the student host, where the student's code runs, and makes the
-instruments there; the judge's `grader.judge.remote.RemoteHarness` makes the same calls through
+instruments there; the judge's `grader.judge.remote_harness.RemoteHarness` makes the same calls through
 the host and keeps the verdict for itself. A suite (through `make_harness`) and the harness's
 own tests (with a Harness) write the same lines against either, so the two must not drift:
 `selfcheck/harness/test_checked_run.py` holds both to this protocol, signature by signature.

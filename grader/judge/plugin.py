@@ -20,7 +20,7 @@ from grader.harness.findings import INTERFERENCE
 from grader.judge.explain import explain, leaves
 from grader.judge.host_process import hide_from_same_user
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
-from grader.judge.remote import RemoteHarness, StudentHost, StudentModule
+from grader.judge.remote_harness import RemoteHarness, StudentHost, StudentModule
 from grader.judge.run_witnesses import ClosedRuns, attach_witnesses
 from grader.paths import REPO_ROOT, TARGET_NAMES
 from grader.process_tree import become_subreaper

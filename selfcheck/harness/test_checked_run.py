@@ -9,7 +9,7 @@ import pytest
 
 from grader.harness import Harness
 from grader.harness.checked_run import CheckedRun
-from grader.judge.remote import RemoteHarness
+from grader.judge.remote_harness import RemoteHarness
 
 METHODS = [name for name, value in vars(CheckedRun).items() if inspect.isfunction(value) and not name.startswith("_")]
 # A uid is the judge's own name for what it asks the host to make (never a suite's argument).

@@ -15,7 +15,7 @@ from grader.harness.findings import (
     Finding,
 )
 from grader.judge.checks import DEADLOCKS, Checks, concepts_of
-from grader.judge.remote import RemoteHarness
+from grader.judge.remote_harness import RemoteHarness
 
 # A run whose journal shows a lost update, a lock order, a missing join and a crash.
 FOUND = [Finding(LOST_UPDATE, "lost"), Finding(LOCK_ORDER, "order"), Finding(MISSING_JOIN, "join"),

@@ -16,7 +16,7 @@ from grader.harness.findings import (
     WRONG_RESULT,
 )
 from grader.judge import plugin, rules
-from grader.judge.remote import StudentHost
+from grader.judge.remote_harness import StudentHost
 from grader.judge.run_witnesses import ClosedRuns, attach_witnesses
 from selfcheck.harness.journals import check_then_act_journal, lost_update_journal
 

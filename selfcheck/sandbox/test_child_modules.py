@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.judge.remote import RemoteHarness, StudentHost
+from grader.judge.remote_harness import RemoteHarness, StudentHost
 from grader.sandbox.host import CHILD_MODULES
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_return
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.judge.remote import RemoteHarness, StudentError, StudentHost
+from grader.judge.remote_harness import RemoteHarness, StudentError, StudentHost
 from grader.sandbox import landlock
 
 LINUX_SANDBOX = sys.platform.startswith("linux") and landlock.abi_version() >= 1
@@ -198,7 +198,7 @@ def processes_left_in_namespace(namespace: int, within: float = 10.0) -> list[in
 
 @pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="named semaphores live in /dev/shm here")
 def test_a_host_stopped_at_its_deadline_leaves_no_semaphore(tmp_path: Path) -> None:
-    from grader.judge.remote import RemoteHarness
+    from grader.judge.remote_harness import RemoteHarness
 
     host = host_for(tmp_path, """
         import time
