@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.judge.remote_harness import RemoteHarness, StudentHost  # noqa: E402
+from grader.judge.host_session import HostSession  # noqa: E402
+from grader.judge.remote_harness import RemoteHarness  # noqa: E402
 
 
 def _median_ms(samples: list[float]) -> str:
@@ -31,7 +32,7 @@ def main() -> None:
     starts, calls, runs = [], [], []
     for _ in range(args.repeats):
         began = time.perf_counter()
-        host = StudentHost(solutions)
+        host = HostSession(solutions)
         module = host.module("locked_increment")
         starts.append(time.perf_counter() - began)
         for _ in range(50):
@@ -45,7 +46,7 @@ def main() -> None:
             harness.check()
         runs.append(time.perf_counter() - began)
         host.close()
-    confinement = StudentHost(solutions)
+    confinement = HostSession(solutions)
     confinement.module("locked_increment")
     print(f"host start + import of a student module: {_median_ms(starts)}")
     print(f"one proxied round trip (attribute read):  {_median_ms(calls)}")

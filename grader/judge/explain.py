@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.feedback import Site, StudentFailure
-from grader.judge.remote_harness import StudentError
+from grader.judge.student_objects import StudentError
 
 _EXAMPLE_PREFIXES = ("Falsifying example:", "Falsifying explicit example:")
 

@@ -1,6 +1,6 @@
 """A student host as the judge sees the process: start it cleanly, talk to it, and end it with
 its tree. What a test asks of it, and the verdicts when it cannot answer, are
-`grader.judge.remote_harness.StudentHost`'s; the host's own side is `grader.sandbox.host.RequestServer`.
+`grader.judge.host_session.HostSession`'s; the host's own side is `grader.sandbox.host.RequestServer`.
 
 A host is started fresh for each test: forked from the judge before any student code exists
 on Linux (cheap, and every start method then behaves as it did in the pytest process), spawned

@@ -19,9 +19,11 @@ from grader.feedback import StudentFailure
 from grader.harness.findings import INTERFERENCE
 from grader.judge.explain import explain, leaves
 from grader.judge.host_process import hide_from_same_user
+from grader.judge.host_session import HostSession
 from grader.judge.makeup import MAKEUP_KEY, MakeUp, interference_message, trusted_roots
-from grader.judge.remote_harness import RemoteHarness, StudentHost, StudentModule
+from grader.judge.remote_harness import RemoteHarness
 from grader.judge.run_witnesses import ClosedRuns, attach_witnesses
+from grader.judge.student_objects import StudentModule
 from grader.paths import REPO_ROOT, TARGET_NAMES
 from grader.process_tree import become_subreaper
 
@@ -101,21 +103,21 @@ def target_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture
-def student_host(target_dir: Path) -> Iterator[StudentHost]:
+def student_host(target_dir: Path) -> Iterator[HostSession]:
     """This test's student host: started on first use, ended with all it started after."""
-    host = StudentHost(target_dir)
+    host = HostSession(target_dir)
     yield host
     host.close()
 
 
 @pytest.fixture
-def student_module(student_host: StudentHost) -> Iterator[Callable[[str], StudentModule]]:
+def student_module(student_host: HostSession) -> Iterator[Callable[[str], StudentModule]]:
     """A callable fixture: student_module("locked_increment") loads it in the student host."""
     yield student_host.module
 
 
 @pytest.fixture
-def make_harness(pytestconfig: pytest.Config, student_host: StudentHost) -> Iterator[Callable[..., RemoteHarness]]:
+def make_harness(pytestconfig: pytest.Config, student_host: HostSession) -> Iterator[Callable[..., RemoteHarness]]:
     """Checked runs in the student host, all closed (children killed) after the test."""
     made: list[RemoteHarness] = []
 
@@ -141,7 +143,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     except BaseException as error:
         host = getattr(item, "funcargs", {}).get("student_host")
-        attach_witnesses(leaves(error), host.closed_runs if isinstance(host, StudentHost) else ClosedRuns())
+        attach_witnesses(leaves(error), host.closed_runs if isinstance(host, HostSession) else ClosedRuns())
         raise
 
 

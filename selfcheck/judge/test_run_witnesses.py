@@ -16,7 +16,7 @@ from grader.harness.findings import (
     WRONG_RESULT,
 )
 from grader.judge import plugin, rules
-from grader.judge.remote_harness import StudentHost
+from grader.judge.host_session import HostSession
 from grader.judge.run_witnesses import ClosedRuns, attach_witnesses
 from selfcheck.harness.journals import check_then_act_journal, lost_update_journal
 
@@ -68,12 +68,12 @@ def test_a_test_recalls_only_its_own_runs() -> None:
 
 
 class _Item:
-    def __init__(self, host: StudentHost) -> None:
+    def __init__(self, host: HostSession) -> None:
         self.funcargs = {"student_host": host}
 
 
 def test_the_judge_hook_attaches_inside_a_group_and_before_the_rules(tmp_path: Path) -> None:
-    host = StudentHost(tmp_path)  # never started: only its record of closed runs is used
+    host = HostSession(tmp_path)  # never started: only its record of closed runs is used
     try:
         host.closed_runs.remember(check_then_act_journal().events)
         failure = StudentFailure(MESSAGE, concept=CHECK_THEN_ACT)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.judge.remote_harness import RemoteHarness, StudentHost
+from grader.judge.host_session import HostSession
+from grader.judge.remote_harness import RemoteHarness
 from grader.sandbox.host import CHILD_MODULES
 from grader.sandbox.workers import RETURNED_FALSE, RETURNED_TRUE, record_return
 
@@ -35,7 +36,7 @@ def run_refusal(tmp_path: Path, method: str, patch: bool) -> int:
     target = tmp_path / "exercises"
     target.mkdir()
     (target / "student.py").write_text(textwrap.dedent(STUDENT.format(patch=patch)), encoding="utf-8")
-    host = StudentHost(target, call_timeout=20)
+    host = HostSession(target, call_timeout=20)
     try:
         harness = RemoteHarness(host, method, {})
         results = harness.ResultArray(1)

@@ -11,17 +11,19 @@ from pathlib import Path
 import pytest
 
 from grader.feedback import StudentFailure
-from grader.judge.remote_harness import RemoteHarness, StudentError, StudentHost
+from grader.judge.host_session import HostSession
+from grader.judge.remote_harness import RemoteHarness
+from grader.judge.student_objects import StudentError
 from grader.sandbox import landlock
 
 LINUX_SANDBOX = sys.platform.startswith("linux") and landlock.abi_version() >= 1
 
 
-def host_for(tmp_path: Path, source: str) -> StudentHost:
+def host_for(tmp_path: Path, source: str) -> HostSession:
     target = tmp_path / "exercises"
     target.mkdir()
     (target / "student.py").write_text(textwrap.dedent(source), encoding="utf-8")
-    return StudentHost(target, call_timeout=20)
+    return HostSession(target, call_timeout=20)
 
 
 def test_calls_return_plain_data_and_exceptions_keep_their_kind(tmp_path: Path) -> None:
@@ -121,7 +123,7 @@ def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Pat
     assert_import_is_judged_as_interference(host)
 
 
-def assert_import_is_judged_as_interference(host: StudentHost) -> None:
+def assert_import_is_judged_as_interference(host: HostSession) -> None:
     try:
         with pytest.raises(StudentFailure) as failure:
             host.module("student")
@@ -159,7 +161,7 @@ def test_a_host_that_hangs_is_stopped_with_the_line_it_was_at(tmp_path: Path) ->
         host.close()
 
 
-def host_shm(host: StudentHost) -> str:
+def host_shm(host: HostSession) -> str:
     """The /dev/shm the host sees: its private one (through /proc) where it has one."""
     if "/dev/shm" in host.client.confinement.get("private", []):
         return f"/proc/{host.client.process.pid}/root/dev/shm"
