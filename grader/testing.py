@@ -26,7 +26,6 @@ A shared value's contents are read with `harness.final(value)` (the referee's co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from grader.harness.findings import (
     MISSING_JOIN,
     START_JOIN_ORDER,
 )
+from grader.harness.journal_words import lock_names
 from grader.harness.runtime import Pauses, display_path, site_from_json
 from grader.judge.checks import (
     COUNTING_TIMEOUT,
@@ -136,23 +136,22 @@ class RunJournal:
     def of(cls, harness: Any) -> RunJournal:
         return cls(harness.events())
 
-    def _named(self) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-        """Each event in time order, with the names of the locks recorded so far."""
-        names: dict[str, str] = {}
-        for event in self._events:
-            if event["k"] in ("lock", "acquire", "wait") and "name" in event:
-                names[str(event["lock"])] = str(event["name"]).strip("`")
-            yield event, names
+    def _lock_names(self) -> dict[str, str]:
+        """Lock uid -> the name messages give it (journal_words.lock_names), without backquotes:
+        `locks[0]` is locks[0]."""
+        return {uid: name.replace("`", "") for uid, name in lock_names(self._events).items()}
 
     def lock_steps(self) -> list[LockStep]:
         """Every acquire and release of a lock, in order."""
+        names = self._lock_names()
         return [LockStep(event["pid"], names.get(str(event["lock"]), ""), event["k"] == "acquire",
                          site_from_json(event.get("site")))
-                for event, names in self._named() if event["k"] in ("acquire", "release")]
+                for event in self._events if event["k"] in ("acquire", "release")]
 
     def accesses(self) -> list[SharedAccess]:
         """Every read and write of shared data by a child process, in order."""
+        names = self._lock_names()
         return [SharedAccess(event["pid"], str(event.get("loc", "")), event.get("op") == "write",
                              tuple(names.get(str(uid), str(uid)) for uid in event.get("held") or ()),
                              site_from_json(event.get("site")))
-                for event, names in self._named() if event["k"] == "access"]
+                for event in self._events if event["k"] == "access"]

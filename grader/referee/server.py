@@ -514,7 +514,7 @@ class Referee:
                 self.emit("invariant", os.getpid(), what=observer.what, seen=[_plain(v) for v in seen],
                           expected=_plain(observer.expected),
                           locations=[observer.shared.location(i) for i in range(len(seen))])
-        if not blocked:
+        if not blocked and self.awaiting_check:
             waiting, self.awaiting_check = self.awaiting_check, []
             for deferred in waiting:
                 self._answer(deferred, timed_out=False)
