@@ -24,6 +24,7 @@ from typing import Any
 
 import grader.harness.session  # noqa: F401 - what a host runs: loaded once here, inherited by every forked host
 import grader.sandbox.workers  # noqa: F401
+from grader.judge.student_objects import RemoteObject
 from grader.paths import REPO_ROOT
 from grader.process_tree import Proc, host_tree, is_multiprocessing_helper, kill_host_tree
 from grader.sandbox.confinement import SandboxSettings
@@ -65,7 +66,7 @@ def hide_from_same_user() -> None:
 class _RequestPickler(pickle.Pickler):
     def persistent_id(self, obj: Any) -> Any:
         number = getattr(obj, "_host_ref", None)
-        if isinstance(number, int) and type(obj).__name__ in ("RemoteObject", "StudentModule"):
+        if isinstance(number, int) and isinstance(obj, RemoteObject):  # a StudentModule is one too
             return ("ref", number)
         return None
 

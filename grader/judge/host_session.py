@@ -71,7 +71,7 @@ class HostSession:
             )
         value = reply.get("value")
         if not (isinstance(value, dict) and isinstance(value.get("ref"), int)):
-            raise self._interference("the host answered the import with something else")
+            raise self.interference("the host answered the import with something else")
         module = self.modules[name] = StudentModule(self, value["ref"], path)
         return module
 
@@ -108,9 +108,9 @@ class HostSession:
     # -- verdicts when the host cannot answer ----------------------------------------------
     def _lost(self, error: Exception, what: str) -> StudentFailure:
         if isinstance(error, ProtocolError):
-            return self._interference(f"the process running your code broke the judge's protocol ({error})")
+            return self.interference(f"the process running your code broke the judge's protocol ({error})")
         if isinstance(error, HostTimeout):
-            stuck = self._where_stuck()
+            stuck = self.where_stuck()
             return self._verdict_or(Finding(
                 TOO_SLOW,
                 f"{what} did not finish within {self.client.call_timeout:g} s, so it was stopped. "
@@ -126,7 +126,7 @@ class HostSession:
             concept=CHILD_CRASH,
         ), finished=False)
 
-    def _interference(self, detail: str) -> StudentFailure:
+    def interference(self, detail: str) -> StudentFailure:
         return interference_finding(detail).failure()
 
     def _verdict_or(self, fallback: StudentFailure, *, finished: bool = True) -> StudentFailure:
@@ -136,7 +136,7 @@ class HostSession:
         finding = most_telling(findings)
         return finding.failure() if finding is not None else fallback
 
-    def _where_stuck(self) -> list[tuple[str, Site | None]]:
+    def where_stuck(self) -> list[tuple[str, Site | None]]:
         student_dirs = (str(self.target_dir.resolve()),)
         stuck = []
         host_site = stack_site(self.client.host_stack_file(), student_dirs)

@@ -143,7 +143,7 @@ class RemoteHarness:  # a grader.harness.checked_run.CheckedRun
         uid, array = shared.__dict__.get("_judge_uid") or (None, False)
         values = self._referee.values(uid) if uid is not None else None
         if values is None:
-            raise self.host._interference("a shared value the referee does not hold")
+            raise self.host.interference("a shared value the referee does not hold")
         return values if array else values[0]
 
     def _settled_events(self) -> tuple[list[dict[str, object]], list[Finding]]:
@@ -160,7 +160,7 @@ class RemoteHarness:  # a grader.harness.checked_run.CheckedRun
                 return events, []
             if time.monotonic() > end:
                 self.host.client.dump_stacks()
-                stuck = self.host._where_stuck()
+                stuck = self.host.where_stuck()
                 self.host.client.kill_tree()
                 return self.events(), [Finding(
                     TOO_SLOW,
