@@ -131,7 +131,7 @@ def test_the_grading_step_fails_loudly_outside_a_workflow(template: Path, tmp_pa
     """--classroom without $GITHUB_OUTPUT is a usage error, not a silent run."""
     workspace = checkout(template, tmp_path / "student")
     command = GRADE_COMMAND.split()
-    assert command[:3] == ["python", "-m", "grader"]
+    assert command[0] == "python" and command[-3:] == ["-m", "grader", "--classroom"]
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, *command[1:]], cwd=workspace, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
