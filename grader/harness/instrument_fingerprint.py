@@ -212,11 +212,13 @@ def _runs_other(function: types.FunctionType, runs: tuple[Any, ...]) -> bool:
     return bool(cells) and any(_cell(cell) is not was for cell, was in zip(function.__closure__ or (), cells, strict=True))
 
 
-def fingerprint(packages: tuple[str, ...] = HARNESS, deep: tuple[str, ...] = HARNESS) -> Fingerprint:
+def fingerprint(packages: tuple[str, ...] = HARNESS, deep: tuple[str, ...] = HARNESS, *,
+                screened: bool = True) -> Fingerprint:
     """Every global of the watched modules, every attribute of their classes, the
     standard-library functions the instruments call, and what the functions of the `deep`
     packages and the standard library's run (the test runner's are many, and only a patched
-    copy of them would change: the tests run in the judge)."""
+    copy of them would change: the tests run in the judge). `screened`: with a `Screen`, for a
+    fingerprint checked often (a host's, after every request)."""
     entries = []
     for module in _harness_modules(packages):
         namespace = vars(module)
@@ -230,7 +232,7 @@ def fingerprint(packages: tuple[str, ...] = HARNESS, deep: tuple[str, ...] = HAR
     entries += [_entry(f"{cls.__module__}.{cls.__qualname__}", cls.__dict__) for cls in _STDLIB_CLASSES]
     inner = [entry for entry in entries if entry[0].split(".")[0] in deep or not entry[0].startswith(packages)]
     entries_now, functions = tuple(entries), _inner(inner)
-    return Fingerprint(entries_now, functions, Screen.of(entries_now, functions))
+    return Fingerprint(entries_now, functions, Screen.of(entries_now, functions) if screened else None)
 
 
 # What a child forked from the host is checked against: the host's fingerprint, taken before
@@ -268,7 +270,7 @@ def spawned_baseline(child_modules: tuple[str, ...] = ()) -> None:
     for name in (*CHILD_INSTRUMENTS, *child_modules):
         importlib.import_module(name)
     if not _BASELINE:
-        set_baseline(fingerprint())
+        set_baseline(fingerprint(screened=False))  # a child checks once, as it ends
 
 
 def is_baseline(before: Fingerprint) -> bool:
@@ -279,7 +281,7 @@ def is_baseline(before: Fingerprint) -> bool:
 def baseline() -> Fingerprint:
     """What this process is checked against: the fingerprint inherited from a host it was forked
     from, else a new one (a spawned child, or a run outside a host)."""
-    return _BASELINE[0] if _BASELINE else fingerprint()
+    return _BASELINE[0] if _BASELINE else fingerprint(screened=False)
 
 
 def changed(before: Fingerprint) -> list[str]:

@@ -126,6 +126,8 @@ class Harness:
         )
         self._gate = self.ctx.Event() if use_gate else None
         self._arrivals = self.ctx.Semaphore(0) if use_gate else None
+        # When a process of the run was last started or arrived at the gate (time.monotonic()).
+        self._latest = self.ctx.RawValue("d", 0.0) if use_gate else None
         self._arrived = 0
         self._children: list[_Child] = []
         self._reader = JournalReader(referee.journal_dir)
@@ -174,7 +176,7 @@ class Harness:
         # the args would then be unlinked before a spawned child could open it. Keep them.
         self._keep.append((args, kwargs))
         process = process_class(self.ctx)(group, target, name, args, kwargs, daemon=daemon)
-        process._supervise(self.config, self._gate, self._arrivals)
+        process._supervise(self.config, self._gate, self._arrivals, self._latest)
         return process
 
     def observe_total(self, values: GuardedArray, locks: list[TrackedLock], what: str) -> None:
@@ -195,6 +197,8 @@ class Harness:
         now = time.monotonic()
         if self._first_start is None:
             self._first_start = now
+        if self._latest is not None:
+            self._latest.value = max(self._latest.value, now)
         self._children.append(_Child(process, len(self._children) + 1, site, now))
         emit(self.config, "start", child=process.pid, n=len(self._children), site=site_to_json(site))
 
@@ -389,7 +393,7 @@ class Harness:
         forget(self.config.referee)
         if self._referee is not None:
             self._referee.remove()
-        self._gate = self._arrivals = None
+        self._gate = self._arrivals = self._latest = None
         self._children.clear()
         self._keep.clear()
         self.factories = None  # type: ignore[assignment]

@@ -41,12 +41,30 @@ from grader.harness.runtime import (
 CAN_DUMP_STACKS = hasattr(signal, "SIGUSR1") and hasattr(faulthandler, "register")
 
 
+GATE_POLL = 0.05  # seconds between a waiting child's looks at the run's latest arrival
+
+
+def _wait_at_gate(gate: Any, latest: Any, timeout: float) -> None:
+    """Wait until the parent opens the gate, or until `timeout` seconds have passed in which no
+    process of the run was started or arrived (`latest`: a clock reading the run's processes
+    share). Spawned children can take seconds to start on a loaded machine: the first to
+    arrive must not give up on the last before the parent could open the gate for all."""
+    if latest is None:
+        gate.wait(timeout)
+        return
+    latest.value = max(latest.value, time.monotonic())
+    while not gate.wait(GATE_POLL):
+        if time.monotonic() - latest.value > timeout:
+            return
+
+
 class _SupervisedMixin:
     """Shared by the per-start-method classes below (they must be importable by name)."""
 
     _harness_config: RunConfig
     _harness_gate: Any
     _harness_arrivals: Any
+    _harness_latest: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # `ctx.Process(...)` in student code gets a supervised process from `Process.__new__`
@@ -56,10 +74,11 @@ class _SupervisedMixin:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._harness_made = True
 
-    def _supervise(self, config: RunConfig, gate: Any, arrivals: Any) -> None:
+    def _supervise(self, config: RunConfig, gate: Any, arrivals: Any, latest: Any = None) -> None:
         self._harness_config = config
         self._harness_gate = gate
         self._harness_arrivals = arrivals
+        self._harness_latest = latest
 
     # -- parent side ---------------------------------------------------------------------
     def start(self) -> None:
@@ -118,7 +137,7 @@ class _SupervisedMixin:
         if config.use_gate and self._harness_gate is not None:
             emit(config, "arrive")  # alive and waiting: the proof that the processes overlapped
             self._harness_arrivals.release()
-            self._harness_gate.wait(config.gate_timeout)
+            _wait_at_gate(self._harness_gate, self._harness_latest, config.gate_timeout)
         emit(config, "run", name=self.name)  # type: ignore[attr-defined]
         code = 0
         before, after = config.child_delays

@@ -166,7 +166,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     # code can reach from its own frames and re-take after changing the harness.
     harness = instrument_fingerprint.fingerprint()
     instrument_fingerprint.set_baseline(harness)
-    everything = instrument_fingerprint.fingerprint(instrument_fingerprint.EVERYTHING)
+    everything = instrument_fingerprint.fingerprint(instrument_fingerprint.EVERYTHING, screened=False)  # checked once
     host = RequestServer(settings, private_fds=(connection.fileno(),))
     connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
