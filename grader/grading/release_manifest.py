@@ -148,7 +148,7 @@ def extra_loadable_files(root: Path, released: Iterable[str],
         if name.endswith(".pyc") and bytecode_runs_without_its_source(path):
             found.append(name)
             continue
-        if name in known or name.endswith(_IGNORED_SUFFIXES) or "__pycache__" in path.parts:
+        if name in known or name.endswith(_IGNORED_SUFFIXES) or "__pycache__" in name.split("/"):
             continue
         parts = name.split("/")
         importable = name.endswith(".py") and (

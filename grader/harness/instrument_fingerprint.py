@@ -112,7 +112,7 @@ class Screen:
         sized = [d for d in dicts if d is not None]
         return cls(
             (tuple(n for n, _, _ in names), tuple(k for _, k, _ in names), tuple(v for _, _, v in names)),
-            tuple(watched), tuple(_CODE(f) for f in watched), tuple(_DEFAULTS(f) for f in watched),
+            tuple(watched), tuple(runs[0] for _, _, runs in functions), tuple(runs[1] for _, _, runs in functions),
             tuple(f for f, _ in keyworded), tuple(dicts),
             (tuple(d for d, _, _ in flat), tuple(k for _, k, _ in flat), tuple(v for _, _, v in flat)),
             (tuple(sized), tuple(len(d) for d in sized)),

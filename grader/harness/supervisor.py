@@ -49,9 +49,6 @@ def _wait_at_gate(gate: Any, latest: Any, timeout: float) -> None:
     process of the run was started or arrived (`latest`: a clock reading the run's processes
     share). Spawned children can take seconds to start on a loaded machine: the first to
     arrive must not give up on the last before the parent could open the gate for all."""
-    if latest is None:
-        gate.wait(timeout)
-        return
     latest.value = max(latest.value, time.monotonic())
     while not gate.wait(GATE_POLL):
         if time.monotonic() - latest.value > timeout:
@@ -64,7 +61,7 @@ class _SupervisedMixin:
     _harness_config: RunConfig
     _harness_gate: Any
     _harness_arrivals: Any
-    _harness_latest: Any = None
+    _harness_latest: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # `ctx.Process(...)` in student code gets a supervised process from `Process.__new__`
@@ -74,7 +71,7 @@ class _SupervisedMixin:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self._harness_made = True
 
-    def _supervise(self, config: RunConfig, gate: Any, arrivals: Any, latest: Any = None) -> None:
+    def _supervise(self, config: RunConfig, gate: Any, arrivals: Any, latest: Any) -> None:
         self._harness_config = config
         self._harness_gate = gate
         self._harness_arrivals = arrivals

@@ -91,6 +91,13 @@ def test_bytecode_that_runs_instead_of_its_source_is_named(student: Path) -> Non
     assert changed_files(student) == sorted([forged, "sitecustomize.pyc"])
 
 
+def test_a_checkout_inside_a_folder_named_pycache_is_still_searched(fixture_repo: Path, tmp_path: Path) -> None:
+    # Only the checkout's own __pycache__ folders are caches; the folders above it are not its.
+    student = build_release(fixture_repo, tmp_path / "__pycache__" / "student").root
+    (student / "exercises" / "conftest.py").write_text("collect_ignore = ['.']\n")
+    assert changed_files(student) == ["exercises/conftest.py"]
+
+
 def test_windows_line_endings_are_not_tampering(student: Path) -> None:
     path = student / "tests/test_adder.py"
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
