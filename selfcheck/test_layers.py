@@ -14,7 +14,7 @@ from grader.paths import REPO_ROOT
 # holds a module places it. "grader" itself is the package's own __init__ only.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("core", ("grader", "grader.paths", "grader.inert", "grader.feedback", "grader.metadata",
-              "grader.process_tree")),
+              "grader.process_tree", "grader.machine_load")),
     ("the referee's protocol and client side", ("grader.referee.wire", "grader.referee.client")),
     ("a run's vocabulary: settings, findings, witnesses",
      ("grader.harness.runtime", "grader.harness.findings", "grader.harness.witness")),

@@ -45,8 +45,9 @@ from grader.harness.runtime import (
 from grader.harness.substitution import Factories, substitute
 from grader.harness.supervisor import CAN_DUMP_STACKS, process_class
 from grader.harness.tracked_lock import TrackedLock
+from grader.machine_load import MAX_STRETCH, stretched
 from grader.process_tree import kill_own_group
-from grader.referee.client import ask, forget
+from grader.referee.client import RefereeGone, ask, forget
 from grader.referee.launch import RefereeAddress, RefereeProcess
 from grader.referee.server import RefereeSettings
 
@@ -119,7 +120,7 @@ class Harness:
             start_method=self.start_method,
             student_dirs=tuple(str(Path(d).resolve()) for d in student_dirs),
             use_gate=use_gate,
-            hard_deadline=time.time() + deadline * 3 + 30,
+            hard_deadline=time.time() + deadline * MAX_STRETCH + 30,
             private_fds=tuple(private_fds),
             child_delays=(float(child_delays[0]), float(child_delays[1])),
             child_modules=tuple(child_modules),
@@ -273,19 +274,20 @@ class Harness:
         else:
             self._suspect_cycle = None
         if finding is None and self._first_start is not None:
-            if time.monotonic() - self._first_start > self.deadline:
-                finding = self._too_slow()
+            allowed = stretched(self.deadline)
+            if time.monotonic() - self._first_start > allowed:
+                finding = self._too_slow(allowed)
         if finding is not None:
             self._stop_all(finding)
 
     def _process_names(self) -> dict[int, str]:
         return {c.process.pid: f"process {c.number}" for c in self._children}
 
-    def _too_slow(self) -> Finding:
+    def _too_slow(self, allowed: float) -> Finding:
         stuck = self._where_stuck()
         return Finding(
             TOO_SLOW,
-            f"The processes did not finish within {self.deadline:g} s, so they were stopped. "
+            f"The processes did not finish within {round(allowed, 1):g} s, so they were stopped. "
             "Something waits forever or loops without end.",
             next((site for _, site in stuck if site is not None), None),
             tuple(f"{name} was at {site}" for name, site in stuck),
@@ -332,7 +334,10 @@ class Harness:
                 child.process._plain_join(5)
             if not child.reaped and child.process.exitcode is not None:
                 child.reaped = True
-                emit(self.config, "reaped", child=child.process.pid, code=child.process.exitcode)
+                try:
+                    emit(self.config, "reaped", child=child.process.pid, code=child.process.exitcode)
+                except RefereeGone:  # the judge ended the run (and its referee) first: no one to tell
+                    pass
 
     # -- results ------------------------------------------------------------------------
     def settle(self) -> None:

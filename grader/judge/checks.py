@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from grader.feedback import Site, StudentFailure
@@ -41,9 +42,10 @@ OTHER_METHOD_RUNS = 1
 # Seconds a child is held back before its work and after it, in the one test per `run` that
 # proves it waits: longer than any timeout or sleep a program could rely on instead of join().
 SLOW_CHILD = (1.0, 1.0)
-# pytest-timeout limit for a counting test: 10 runs may each take a few seconds under spawn
-# on a slow machine. Only a backstop: every run has the harness's own, much shorter deadline.
-COUNTING_TIMEOUT = 300
+# pytest-timeout limit for a counting or property test: many runs, each of which may take
+# seconds under spawn on a busy machine. Only a backstop: every run has the harness's own,
+# much shorter deadline (stretched on a busy machine, see grader.machine_load).
+COUNTING_TIMEOUT = 600
 
 
 def start_method_plan(default_runs: int = DEFAULT_RUNS, other_runs: int = OTHER_METHOD_RUNS) -> list[tuple[str, int]]:
@@ -231,14 +233,15 @@ def concepts_of(wanted: Iterable[Checks | str]) -> frozenset[str] | None:
 QUIET_PHASES = [phase for phase in Phase if phase is not Phase.explain]
 
 
-def property_settings(max_examples: int) -> settings:
+def property_settings(max_examples: int) -> Callable[[Callable[..., Any]], Any]:
     """Hypothesis settings for the suites (a decorator): bounded, reproducible, one clear failure.
 
     derandomize and no example database make every run (and CI) try the same examples;
     report_multiple_bugs=False gives the student one explained failure, not a group, and
-    QUIET_PHASES leaves out the explain phase's comments.
+    QUIET_PHASES leaves out the explain phase's comments. A property test runs a program for
+    every example, so its pytest-timeout backstop is a counting test's.
     """
-    return settings(
+    chosen = settings(
         max_examples=max_examples,
         deadline=None,
         derandomize=True,
@@ -247,3 +250,8 @@ def property_settings(max_examples: int) -> settings:
         suppress_health_check=list(HealthCheck),
         phases=QUIET_PHASES,
     )
+
+    def decorate(test: Callable[..., Any]) -> Any:
+        return pytest.mark.timeout(COUNTING_TIMEOUT)(chosen(test))
+
+    return decorate

@@ -25,11 +25,12 @@ from typing import Any
 import grader.harness.session  # noqa: F401 - what a host runs: loaded once here, inherited by every forked host
 import grader.sandbox.workers  # noqa: F401
 from grader.judge.student_objects import RemoteObject
+from grader.machine_load import stretched
 from grader.paths import REPO_ROOT
 from grader.process_tree import Proc, host_tree, is_multiprocessing_helper, kill_host_tree
 from grader.sandbox.confinement import SandboxSettings
 from grader.sandbox.host import HOST_STACK_FILE, serve
-from grader.sandbox.wire import MAX_REPLY, ProtocolError, parse_reply
+from grader.sandbox.wire import MAX_REPLY, ProtocolError, frame, parse_reply, unframe
 
 try:  # loaded once here rather than in every forked host (whose confinement resets them)
     import multiprocessing.forkserver  # noqa: F401
@@ -51,7 +52,12 @@ class HostDied(Exception):
 
 
 class HostTimeout(Exception):
-    """The host did not answer within the judge's deadline; it has been stopped."""
+    """The host did not answer within the judge's deadline (`seconds`, stretched on a busy
+    machine); it has been stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s")
+        self.seconds = seconds
 
 
 def hide_from_same_user() -> None:
@@ -87,6 +93,7 @@ class HostProcess:
         self.connection: Any = None
         self.confinement: dict[str, Any] = {}
         self._journals = 0
+        self._requests = 0  # the number of the latest request; its reply carries it back
 
     # -- life ------------------------------------------------------------------------------
     @property
@@ -117,7 +124,8 @@ class HostProcess:
         _LIVE_HOSTS.add(self.process.pid)
         theirs.close()
         self.connection = ours
-        self.confinement = self._receive(START_TIMEOUT).get("ok") or {}
+        self._requests = 0
+        self.confinement = self._receive(START_TIMEOUT, 0).get("ok") or {}
 
     def journal_dir(self) -> str:
         """A fresh directory inside this host's sandbox for a run's stack dumps (the host creates it;
@@ -145,30 +153,41 @@ class HostProcess:
         self.start()
         buffer = io.BytesIO()
         _RequestPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+        self._requests += 1
         try:
-            self.connection.send_bytes(buffer.getvalue())
+            self.connection.send_bytes(frame(self._requests, buffer.getvalue()))
         except (OSError, ValueError):
             raise HostDied(self._exitcode()) from None
-        return self._receive(timeout if timeout is not None else self.call_timeout)
+        return self._receive(timeout if timeout is not None else self.call_timeout, self._requests)
 
-    def _receive(self, timeout: float) -> dict[str, Any]:
-        end = time.monotonic() + timeout
-        while not self.connection.poll(POLL_SECONDS):
-            if self.process.exitcode is not None and not self.connection.poll(0):
-                raise HostDied(self.process.exitcode)
-            if time.monotonic() > end:
-                self.dump_stacks()
+    def _receive(self, timeout: float, number: int) -> dict[str, Any]:
+        """The reply to request `number`. Replies to earlier requests are dropped: their waits
+        were cut short (pytest-timeout's stop raises wherever the judge is), and taking one as
+        this request's answer would shift every answer after it by one."""
+        started = time.monotonic()
+        while True:
+            while not self.connection.poll(POLL_SECONDS):
+                if self.process.exitcode is not None and not self.connection.poll(0):
+                    raise HostDied(self.process.exitcode)
+                allowed = stretched(timeout)
+                if time.monotonic() - started > allowed:
+                    self.dump_stacks()
+                    self.kill_tree()
+                    raise HostTimeout(round(allowed, 1))
+            try:
+                raw = self.connection.recv_bytes(MAX_REPLY)
+            except EOFError:
+                self.process.join(1.0)
+                raise HostDied(self._exitcode()) from None
+            except OSError as error:  # longer than MAX_REPLY: the protocol was broken
                 self.kill_tree()
-                raise HostTimeout
-        try:
-            raw = self.connection.recv_bytes(MAX_REPLY)
-        except EOFError:
-            self.process.join(1.0)
-            raise HostDied(self._exitcode()) from None
-        except OSError as error:  # longer than MAX_REPLY: the protocol was broken
-            self.kill_tree()
-            raise ProtocolError("the host's reply is too long") from error
-        return parse_reply(raw)
+                raise ProtocolError("the host's reply is too long") from error
+            answered, body = unframe(raw)
+            if answered == number:
+                return parse_reply(body)
+            if answered > number:
+                self.kill_tree()
+                raise ProtocolError("the host answered a request it was never sent")
 
     def _exitcode(self) -> int | None:
         if self.process is None:

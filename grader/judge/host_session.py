@@ -113,7 +113,7 @@ class HostSession:
             stuck = self.where_stuck()
             return self._verdict_or(Finding(
                 TOO_SLOW,
-                f"{what} did not finish within {self.client.call_timeout:g} s, so it was stopped. "
+                f"{what} did not finish within {error.seconds:g} s, so it was stopped. "
                 "Something waits forever or loops without end.",
                 next((site for _, site in stuck if site is not None), None),
                 tuple(f"{name} was at {site}" for name, site in stuck),

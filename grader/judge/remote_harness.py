@@ -23,6 +23,7 @@ from grader.harness.runtime import Pauses
 from grader.judge.answer_evidence import answer_findings, history
 from grader.judge.checks import Checks, concepts_of
 from grader.judge.proofs import atomicity_findings, concurrency_findings
+from grader.machine_load import stretched
 from grader.process_tree import is_running
 from grader.referee.launch import RefereeProcess
 from grader.referee.server import RefereeSettings
@@ -152,7 +153,7 @@ class RemoteHarness:  # a grader.harness.checked_run.CheckedRun
         stops the run, as too slow, if one does past the deadline) before it reads a verdict."""
         if not self._closed:
             self._ref.settle()
-        end = time.monotonic() + SETTLE_SECONDS
+        end = time.monotonic() + stretched(SETTLE_SECONDS)
         while True:
             events = self.events()
             running = [c for c in children_of(events) if c.ended_t is None and is_running(c.pid)]

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from grader.machine_load import stretched
 from grader.referee.server import RefereeSettings, main
 from grader.referee.wire import Listener
 
@@ -57,7 +58,7 @@ class RefereeProcess:
         self._process = ctx.Process(target=_serve, args=(settings, theirs, other_end), name="referee", daemon=True)
         self._process.start()
         theirs.close()
-        if not self._control.poll(START_TIMEOUT):
+        if not self._control.poll(stretched(START_TIMEOUT)):
             self.stop()
             raise RuntimeError("the referee did not start")
         self.where = RefereeAddress(self._control.recv(), self.directory)
@@ -69,7 +70,7 @@ class RefereeProcess:
     def values(self, uid: str) -> list[Any] | None:
         """What the shared object `uid` holds now (None: the referee never made it)."""
         self._control.send(uid)
-        if not self._control.poll(QUERY_TIMEOUT):
+        if not self._control.poll(stretched(QUERY_TIMEOUT)):
             raise RuntimeError("the referee did not answer")
         return self._control.recv()
 

@@ -27,7 +27,7 @@ from grader.harness import instrument_fingerprint
 from grader.harness.findings import HarnessStop
 from grader.harness.runtime import display_path
 from grader.sandbox.confinement import SandboxSettings, confine_host
-from grader.sandbox.wire import Ref, encode_reply, reply_value
+from grader.sandbox.wire import Ref, encode_reply, frame, reply_value, unframe
 
 HOST_STACK_FILE = "host.stack"
 # The grader's modules a run's children may run besides the instruments: the suites' process
@@ -57,6 +57,7 @@ class RequestServer:
         self.objects: dict[int, Any] = {}
         self._next = 1
         self.last_op = ""
+        self.last_number = 0  # the judge's number of the request being answered
 
     def keep(self, value: Any) -> int:
         number = self._next
@@ -65,8 +66,11 @@ class RequestServer:
         return number
 
     def handle(self, raw: bytes) -> bytes:
+        self.last_number, self.last_op = 0, ""
         try:
-            request = _RequestUnpickler(raw, self.objects).load()
+            number, body = unframe(raw)
+            self.last_number = number
+            request = _RequestUnpickler(body, self.objects).load()
             op, *args = request
             self.last_op = op
             handler = getattr(self, f"op_{op}")
@@ -168,10 +172,10 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
     instrument_fingerprint.set_baseline(harness)
     everything = instrument_fingerprint.fingerprint(instrument_fingerprint.EVERYTHING, screened=False)  # checked once
     host = RequestServer(settings, private_fds=(connection.fileno(),))
-    connection.send_bytes(encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
+    connection.send_bytes(frame(0, encode_reply({"ok": {"user": confinement.user, "landlock": confinement.landlock_abi,
                                                "closed": confinement.closed_descriptors,
                                                "private": confinement.private_dirs,
-                                               "notes": confinement.notes}}))
+                                               "notes": confinement.notes}})))
     while True:
         try:
             raw = connection.recv_bytes()
@@ -188,7 +192,7 @@ def serve(connection: Any, settings: SandboxSettings) -> None:
         if tampered:
             reply = encode_reply({"error": {"type": "interference", "mro": [], "message": "",
                                             "frames": [], "interference": tampered}})
-        connection.send_bytes(reply)
+        connection.send_bytes(frame(host.last_number, reply))
     for value in list(host.objects.values()):
         close = getattr(value, "close", None)
         if type(value).__name__ == "Harness" and close is not None:

@@ -128,6 +128,23 @@ def decode_value(data: Any, make_ref: Any, depth: int = 0) -> Any:
     raise ProtocolError("unexpected value in reply")
 
 
+def frame(number: int, body: bytes) -> bytes:
+    """A request, or its reply, headed by the request's number.
+
+    The number lets the judge drop a reply to an earlier request whose wait was cut short (a
+    pytest-timeout stop, say) instead of taking it as the answer to the next one.
+    """
+    return b"%d\n" % number + body
+
+
+def unframe(raw: bytes) -> tuple[int, bytes]:
+    """(request number, body) of a framed message."""
+    head, newline, body = raw.partition(b"\n")
+    if not newline or not head.isdigit() or len(head) > 20:
+        raise ProtocolError("the message names no request")
+    return int(head), body
+
+
 def parse_reply(raw: bytes) -> dict[str, Any]:
     """A reply is a JSON object with exactly one of "value", "error" or "ok"."""
     try:

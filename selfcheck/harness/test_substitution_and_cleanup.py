@@ -240,3 +240,25 @@ def test_a_parent_that_only_sleeps_has_not_waited(make_harness) -> None:
     harness.substitute(waits)
     waits.run_sleeping()
     assert "missing join" in [f.concept for f in harness.finish()]
+
+
+def test_a_run_whose_referee_ended_first_still_reaps_every_child_quietly(tmp_path: Path) -> None:
+    """A host closes its runs after the judge has ended their referees: nothing is left to
+    record the reaping, and closing must neither raise (a traceback the student would read)
+    nor stop before every child is reaped."""
+    from selfcheck.harness.conftest import EXAMPLES
+    from selfcheck.harness.examples import workers
+
+    harness = Harness("fork", [EXAMPLES], deadline=8.0, use_gate=False)
+    counter, lock = harness.RawValue("i", 0, name="counter"), harness.Lock("lock")
+    processes = [harness.Process(target=workers.with_lock, args=(counter, lock, 1)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    deadline = time.monotonic() + 30
+    while any(p.exitcode is None for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert harness._referee is not None
+    harness._referee.stop()  # as the judge does when its test is over
+    harness.close()
+    assert all(p.exitcode == 0 for p in processes)
+    assert not child_pids() & {p.pid for p in processes}

@@ -80,6 +80,12 @@ def run_autograder(root: Path) -> dict:
     return data
 
 
+def lost_points(data: dict) -> list[str]:
+    """Each test of a Gradescope results.json that scored below its maximum, with its output."""
+    return [f"{test.get('name')}: {test.get('score')}/{test.get('max_score')}: {str(test.get('output', ''))[:600]}"
+            for test in data.get("tests", []) if test.get("score") != test.get("max_score")]
+
+
 def upload(root: Path, graded_source: Path) -> Path:
     """A fresh <root>/submission holding the solutions (full marks when graded as they are)."""
     shutil.rmtree(root / "submission", ignore_errors=True)
@@ -311,7 +317,7 @@ def test_the_real_exercise_set_scores_as_the_grader_does(tmp_path: Path, monkeyp
         solved = grade_submission(root, {p.name: p for p in (REPO_ROOT / "solutions").glob("*.py")})
         data = grade_submission(root, {f"exercises/{p.name}": p for p in partial.glob("*.py")})
         graded = own_run.result()
-    assert solved["score"] == 100
+    assert solved["score"] == 100, lost_points(solved)
     assert graded.returncode == 1, graded.stdout + graded.stderr  # the partial fails some tests
     own = json.loads(out.read_text(encoding="utf-8"))
     assert 0 < data["score"] == own["score"] < 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -129,6 +130,40 @@ def assert_import_is_judged_as_interference(host: HostSession) -> None:
             host.module("student")
         assert failure.value.concept == "interference"
     finally:
+        host.close()
+
+
+class _CutShort(Exception):
+    """Raised from a timer signal while the judge waits for the host, as pytest-timeout's stop is."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs a POSIX interval timer")
+def test_a_reply_whose_wait_was_cut_short_is_not_the_next_requests_answer(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        import time
+
+        def slow():
+            time.sleep(1.0)
+            return "slow"
+
+        def quick():
+            return "quick"
+    """)
+
+    def cut_short(signum, frame):
+        raise _CutShort
+
+    previous = signal.signal(signal.SIGALRM, cut_short)
+    try:
+        mod = host.module("student")
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(_CutShort):
+            mod.slow()
+        assert mod.quick() == "quick"  # not "slow", the answer left waiting in the channel
+        assert mod.quick() == "quick"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         host.close()
 
 

@@ -13,8 +13,10 @@ from grader.sandbox.wire import (
     ProtocolError,
     decode_value,
     encode_reply,
+    frame,
     parse_reply,
     reply_value,
+    unframe,
 )
 
 
@@ -52,6 +54,16 @@ def test_replies_of_the_wrong_shape_are_refused(raw: bytes) -> None:
 def test_values_the_protocol_does_not_know_are_refused(value) -> None:
     with pytest.raises(ProtocolError):
         decode_value(value, lambda *a: a)
+
+
+def test_a_message_carries_its_requests_number() -> None:
+    assert unframe(frame(12, b'{"value": 1}\n')) == (12, b'{"value": 1}\n')
+
+
+@pytest.mark.parametrize("raw", [b'{"value": 1}', b"-1\n{}", b"1x\n{}", b"9" * 21 + b"\n{}"])
+def test_a_message_without_a_request_number_is_refused(raw: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        unframe(raw)
 
 
 def test_a_reply_too_large_becomes_an_error_not_a_flood() -> None:
