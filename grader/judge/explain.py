@@ -15,7 +15,8 @@ from typing import Any
 from grader.feedback import Site, StudentFailure
 from grader.judge.student_objects import StudentError
 
-_EXAMPLE_PREFIXES = ("Falsifying example:", "Falsifying explicit example:")
+# Hypothesis names the example so; older versions said "Falsifying example:".
+_EXAMPLE_PREFIXES = ("Failing test case:", "Falsifying example:", "Falsifying explicit example:")
 
 
 @dataclass(frozen=True)
