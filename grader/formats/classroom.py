@@ -102,12 +102,29 @@ def _land(values: list[float], targets: list[float]) -> None:
             nudged = values[before]
             for _ in range(k):
                 nudged = math.nextafter(nudged, sign * math.inf)
-            running = sum_like_javascript([*values[:before], nudged, *values[before + 1:-1]])
-            last = _step(running, targets[-1])
-            if last is not None:
-                values[before], values[-1] = nudged, last
+            if _land_after(values, targets, before, nudged):
                 return
+    # A value much smaller than the sum before it (0.2 after 39.56, say) moves that sum by
+    # none of its own ulps: nudge an earlier value by ulps of the running sum it ends instead.
+    for before in reversed(earlier or [len(values) - 2]):
+        step = math.ulp(sum_like_javascript(values[:before + 1]))
+        for k in range(1, 9):
+            for sign in (1.0, -1.0):
+                nudged = values[before] + sign * k * step
+                if nudged >= 0 and _land_after(values, targets, before, nudged):
+                    return
     raise ArithmeticError(f"no doubles sum to {targets[-1]!r}")
+
+
+def _land_after(values: list[float], targets: list[float], before: int, nudged: float) -> bool:
+    """With values[before] nudged, whether a last value lands the sum on the last target (and
+    if so, both are set)."""
+    running = sum_like_javascript([*values[:before], nudged, *values[before + 1:-1]])
+    last = _step(running, targets[-1])
+    if last is None:
+        return False
+    values[before], values[-1] = nudged, last
+    return True
 
 
 def sum_like_javascript(values: Sequence[float]) -> float:

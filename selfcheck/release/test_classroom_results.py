@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from grader.formats.classroom import (
@@ -92,6 +92,8 @@ def test_the_reporter_reads_what_the_grader_writes() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 100), st.lists(st.booleans(), min_size=1, max_size=9),
                           st.integers(0, 3)), min_size=1, max_size=8))
+# 0.2 points after 39.56: no nudge of that small value by its own ulps moved the sum.
+@example([(89, [False] * 5 + [True] * 4, 0), (1, [False] * 4 + [True], 0), (64, [True], 0)])
 def test_the_reporters_total_is_the_graders_exactly(specs: list) -> None:
     exercises = [exercise(f"e{i}", points, passed, guards=guards, failed_guards=guards // 2)
                  for i, (points, passed, guards) in enumerate(specs)]
