@@ -124,6 +124,30 @@ def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Pat
     assert_import_is_judged_as_interference(host)
 
 
+def test_a_host_that_answers_a_request_not_sent_yet_is_judged_as_interference(tmp_path: Path) -> None:
+    host = host_for(tmp_path, """
+        import os
+        import struct
+
+        # A well-formed reply, numbered for a request the judge will send later, written to
+        # every descriptor the host holds before the import's own reply.
+        forged = b'999\\n{"value": 1}'
+        for name in os.listdir("/proc/self/fd"):
+            if int(name) > 2:
+                try:
+                    os.write(int(name), struct.pack("!i", len(forged)) + forged)
+                except OSError:
+                    pass
+    """)
+    try:
+        with pytest.raises(StudentFailure) as failure:
+            host.module("student")
+        assert failure.value.concept == "interference"
+        assert "answered a request it was never sent" in failure.value.message
+    finally:
+        host.close()
+
+
 def assert_import_is_judged_as_interference(host: HostSession) -> None:
     try:
         with pytest.raises(StudentFailure) as failure:
