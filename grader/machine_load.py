@@ -10,12 +10,15 @@ running twice as many runnable processes as it has cores gives each about half t
 
 from __future__ import annotations
 
+import functools
 import os
 
 MAX_STRETCH = 6.0  # a limit never grows past this many times its quiet-machine value
 
 
+@functools.cache
 def _cores() -> int:
+    """Usable cores, read once: the limits are checked at every poll of a wait."""
     if hasattr(os, "sched_getaffinity"):
         try:
             return max(1, len(os.sched_getaffinity(0)))

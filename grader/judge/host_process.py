@@ -124,7 +124,6 @@ class HostProcess:
         _LIVE_HOSTS.add(self.process.pid)
         theirs.close()
         self.connection = ours
-        self._requests = 0
         self.confinement = self._receive(START_TIMEOUT, 0).get("ok") or {}
 
     def journal_dir(self) -> str:

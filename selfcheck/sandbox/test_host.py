@@ -106,39 +106,32 @@ def test_the_host_cannot_signal_the_judge(tmp_path: Path) -> None:
         host.close()
 
 
-def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Path) -> None:
-    host = host_for(tmp_path, """
+def writes_to_every_descriptor(forged: str) -> str:
+    """A student module that, at import, writes `forged` (a Python bytes literal) framed as
+    multiprocessing frames a message to every descriptor the host holds: one of them is its
+    channel to the judge."""
+    return f"""
         import os
         import struct
 
-        # A reply framed as multiprocessing frames it, written to every descriptor the host
-        # holds: one of them is its channel to the judge.
-        forged = b'{"value": {"forged": true}}'
+        forged = {forged}
         for name in os.listdir("/proc/self/fd"):
             if int(name) > 2:
                 try:
                     os.write(int(name), struct.pack("!i", len(forged)) + forged)
                 except OSError:
                     pass
-    """)
+    """
+
+
+def test_a_host_that_breaks_the_protocol_is_judged_as_interference(tmp_path: Path) -> None:
+    host = host_for(tmp_path, writes_to_every_descriptor("""b'{"value": {"forged": true}}'"""))
     assert_import_is_judged_as_interference(host)
 
 
 def test_a_host_that_answers_a_request_not_sent_yet_is_judged_as_interference(tmp_path: Path) -> None:
-    host = host_for(tmp_path, """
-        import os
-        import struct
-
-        # A well-formed reply, numbered for a request the judge will send later, written to
-        # every descriptor the host holds before the import's own reply.
-        forged = b'999\\n{"value": 1}'
-        for name in os.listdir("/proc/self/fd"):
-            if int(name) > 2:
-                try:
-                    os.write(int(name), struct.pack("!i", len(forged)) + forged)
-                except OSError:
-                    pass
-    """)
+    # A well-formed reply, numbered for a request the judge will send later.
+    host = host_for(tmp_path, writes_to_every_descriptor("""b'999\\n{"value": 1}'"""))
     try:
         with pytest.raises(StudentFailure) as failure:
             host.module("student")
