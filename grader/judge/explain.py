@@ -15,8 +15,10 @@ from typing import Any
 from grader.feedback import Site, StudentFailure
 from grader.judge.student_objects import StudentError
 
-# Hypothesis names the example so; older versions said "Falsifying example:".
-_EXAMPLE_PREFIXES = ("Failing test case:", "Falsifying example:", "Falsifying explicit example:")
+# Hypothesis names the example so (an `@example` given in the suite: "Failing explicit
+# example:"); older versions said "Falsifying example:" and "Falsifying explicit example:".
+_EXAMPLE_PREFIXES = ("Failing test case:", "Failing explicit example:", "Falsifying example:",
+                     "Falsifying explicit example:")
 
 
 @dataclass(frozen=True)
