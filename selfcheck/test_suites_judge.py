@@ -5,8 +5,9 @@
 * every buggy variant in selfcheck/variants is caught with the concept it declares, and every
   correct alternative passes;
 * the variants of each class of judging gap (rules, vacuous runs, split operations, property
-  findings) get the same verdicts under the other start methods too: a buggy one under every
-  other method, a correct one under one of them, taking turns.
+  findings) get the same verdicts under the other start methods too: each under one of them,
+  the variants of a class and verdict taking turns, so every method judges both halves of
+  every class.
 
 Each test judges in its own pytest process; `-n 4` (pytest-xdist, README's Quick start) runs four
 at a time on this two-core machine, which also proves the verdicts hold on a loaded machine. The
@@ -18,6 +19,7 @@ per worker; a variant's runs share one worker (selfcheck/conftest.py's scheduler
 from __future__ import annotations
 
 import multiprocessing
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -148,30 +150,39 @@ def test_every_gap_class_has_buggy_and_correct_variants() -> None:
 
 
 def under_other_start_methods(variants: list[Variant]) -> list:
-    """(variant, start method) pairs: a buggy variant under every other start method; a correct
-    one under one of them, taking turns, so that each method judges half of the correct ones.
+    """(variant, start method) pairs: each variant under one start method other than the
+    default, the variants of one gap class and verdict taking turns, so that every other method
+    judges buggy and correct variants of every class (both halves of a class of two or more).
 
-    A buggy variant's catch is what differs between start methods (how its children start, when
-    its races can happen). A correct variant passing under spawn and again under forkserver
-    proved the same thing twice: both start fresh children that import the student's module and
-    receive pickled arguments, and the solutions and every stub are judged under each."""
-    pairs, turn = [], 0
+    A variant is judged in full under the default method (the corpus, above), so what this adds
+    is how children start under another method: copied from the parent (fork), or fresh,
+    importing the student's module and receiving pickled arguments (spawn, and forkserver's
+    children forked from a fresh server). One other method per variant, with the two taking
+    turns across each class, judges every class both ways; a second one for the same variant
+    proved the same thing twice. The solutions and every stub are judged under every method,
+    and every suite run judges its counting tests under all three (they pin their own)."""
+    turns: Counter[tuple[str | None, str]] = Counter()
+    pairs = []
     for variant in variants:
-        if variant.expect == "fail":
-            methods = OTHER_START_METHODS
-        else:
-            methods = OTHER_START_METHODS[turn % len(OTHER_START_METHODS):][:1]
-            turn += 1
-        pairs += [pytest.param(variant, method, id=f"{variant.id}-{method}") for method in methods]
+        if not OTHER_START_METHODS:  # Windows has only spawn: no other method to judge under
+            break
+        turn = turns[variant.gap, variant.expect]
+        turns[variant.gap, variant.expect] += 1
+        method = OTHER_START_METHODS[turn % len(OTHER_START_METHODS)]
+        pairs.append(pytest.param(variant, method, id=f"{variant.id}-{method}"))
     return pairs
 
 
-def test_each_other_start_method_judges_every_buggy_and_some_correct_gap_variants() -> None:
+def test_each_other_start_method_judges_buggy_and_correct_variants_of_every_gap_class() -> None:
     pairs = [param.values for param in under_other_start_methods(GAP_VARIANTS)]
+    assert len(pairs) == (len(GAP_VARIANTS) if OTHER_START_METHODS else 0)  # each variant once
     for method in OTHER_START_METHODS:
-        judged = {variant.id for variant, judged_under in pairs if judged_under == method}
-        assert {v.id for v in GAP_VARIANTS if v.expect == "fail"} <= judged
-        assert any(v.expect != "fail" for v in GAP_VARIANTS if v.id in judged)
+        judged = [variant for variant, judged_under in pairs if judged_under == method]
+        for gap in GAPS:
+            for expect in ("fail", "pass"):
+                of_class = [v for v in GAP_VARIANTS if (v.gap, v.expect) == (gap, expect)]
+                if len(of_class) >= len(OTHER_START_METHODS):
+                    assert any(v in judged for v in of_class), (method, gap, expect)
     if OTHER_START_METHODS:  # Windows has only spawn: no other method to judge under
         assert {variant.id for variant, _ in pairs} == {v.id for v in GAP_VARIANTS}
 
