@@ -406,6 +406,10 @@ def test_ctrl_c_in_a_terminal_leaves_no_process_behind(student_template: Path) -
     if pid == 0:  # the child: `python -m grader watch` in the student template, on a terminal
         os.chdir(student_template)
         os.environ.pop("NO_COLOR", None)
+        # Started as a shell without job control starts a command in the background (`cmd &`,
+        # as a CI script may run the self-check): with SIGINT ignored, which Python then
+        # leaves ignored. The watcher must still stop at Ctrl-C.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         # -X faulthandler: should it hang, SIGABRT makes it print where (see below).
         os.execv(sys.executable, [sys.executable, "-X", "faulthandler", "-m", "grader", "watch",
                                   "--exercise", "shared_value", "--root", str(student_template)])
