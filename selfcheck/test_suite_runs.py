@@ -44,3 +44,21 @@ def test_a_run_that_lost_other_tests_is_not_completed() -> None:
     crashed = SuiteRun(2, [result("test_a")], collected=["test_a"])
     with pytest.raises(ValueError, match="test_b"):
         crashed.with_pinned_from(default)
+
+
+def test_a_variants_tests_share_a_worker_and_its_default_run() -> None:
+    from selfcheck.conftest import work_unit
+
+    variant = "bank_account/withdraw_two_holds"
+    ids = [f"selfcheck/test_suites_judge.py::test_variant_gets_the_verdict_it_deserves[{variant}]",
+           f"selfcheck/test_suites_judge.py::test_gap_variant_gets_its_verdict_under_other_start_methods[{variant}-spawn]",
+           f"selfcheck/test_first_run.py::test_a_check_split_from_its_act_fails_the_first_run_under_every_start_method[{variant}-forkserver]"]
+    assert {work_unit(nodeid) for nodeid in ids} == {f"judged:{variant}"}
+    other = "selfcheck/test_suites_judge.py::test_variant_gets_the_verdict_it_deserves[bank_account/deposit_no_lock]"
+    assert work_unit(other) != work_unit(ids[0])
+    # Solutions judged under each start method share their run too; an unparametrized test is its own.
+    assert work_unit("selfcheck/test_suites_judge.py::test_every_suite_passes_on_the_solutions[spawn]") == "judged:solutions"
+    alone = "selfcheck/test_first_run.py::test_one_counting_run_per_start_method"
+    assert work_unit(alone) == alone
+    # The files with module-scoped set-up go to one worker each.
+    assert work_unit("selfcheck/release/test_batch.py::test_x") == work_unit("selfcheck/release/test_batch.py::test_y")

@@ -75,20 +75,6 @@ STUB_LESSONS = {
 
 
 @pytest.fixture(scope="session")
-def default_run() -> Callable[[Variant], SuiteRun]:
-    """default_run(variant): the variant judged under the default start method, made once per
-    session (worker): its corpus test and its runs under the other start methods share it."""
-    runs: dict[str, SuiteRun] = {}
-
-    def run(variant: Variant) -> SuiteRun:
-        if variant.id not in runs:
-            runs[variant.id] = run_variant(variant)
-        return runs[variant.id]
-
-    return run
-
-
-@pytest.fixture(scope="session")
 def solutions_run() -> Callable[[], SuiteRun]:
     """solutions_run(): every suite on solutions/ under the default start method, made once."""
     runs: list[SuiteRun] = []
