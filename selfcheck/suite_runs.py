@@ -7,6 +7,7 @@ results plugin, so every test's status and diagnosed concept can be asserted on.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 from grader.judge.results_channel import ResultsPipe
 
 REPO = Path(__file__).resolve().parent.parent
+# The start method a suite run uses unless told otherwise (`--start-method`).
+DEFAULT_START_METHOD = multiprocessing.get_context().get_start_method()
 
 # A variant's declared concept is diagnosed when any failing test names a concept of its family:
 # a lock kept at `continue` may show as "unreleased lock" (static check) or "self-deadlock"

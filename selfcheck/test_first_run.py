@@ -14,7 +14,14 @@ from collections.abc import Callable
 import pytest
 
 from grader.judge.checks import DEFAULT_RUNS, OTHER_METHOD_RUNS
-from selfcheck.suite_runs import FAMILIES, SuiteRun, Variant, load_variants, run_variant
+from selfcheck.suite_runs import (
+    DEFAULT_START_METHOD,
+    FAMILIES,
+    SuiteRun,
+    Variant,
+    load_variants,
+    run_variant,
+)
 
 # The test of each exercise that counts what the processes left, and runs once per start method.
 COUNTING = {
@@ -27,7 +34,6 @@ CHECK_THEN_ACT = {"bank_account": "test_withdraw_checks_and_subtracts_in_one_hol
 # The observed-total test: an update split into two holds is seen half done (one run).
 ATOMIC = {"deadlock_fix": "test_transfer_moves_the_money_in_one_hold_of_both_locks"}
 METHODS = multiprocessing.get_all_start_methods()
-DEFAULT_METHOD = multiprocessing.get_context().get_start_method()
 VARIANTS = load_variants()
 # The variants whose mistake is in the counted work (a transfer's lock order is not counted).
 RACY = [v for v in VARIANTS if v.expect == "fail" and v.concept == "lost update" and v.module in COUNTING
@@ -60,7 +66,7 @@ def test_a_lost_update_fails_the_first_run_under_every_start_method(
 def caught_in_one_run(variant: Variant, test: str, method: str, default_run: Callable[[Variant], SuiteRun]) -> str | None:
     """The concept `test` (which runs once) names when it judges `variant` under `method`,
     None if it passed (under the default method, as the variant's whole-suite run judged it)."""
-    if method == DEFAULT_METHOD:
+    if method == DEFAULT_START_METHOD:
         run = default_run(variant)
     else:
         run = run_variant(variant, "-k", test, "--start-method", method)

@@ -27,6 +27,7 @@ import pytest
 from grader.harness.witness import CONCURRENCY_CONCEPTS
 from grader.metadata import load_exercises
 from selfcheck.suite_runs import (
+    DEFAULT_START_METHOD,
     PINNED_ID,
     REPO,
     SuiteRun,
@@ -38,7 +39,6 @@ from selfcheck.suite_runs import (
 
 EXERCISES = load_exercises()
 GAPS = ("promise", "vacuous", "atomicity", "property", "construction", "timing")
-DEFAULT_START_METHOD = multiprocessing.get_context().get_start_method()
 OTHER_START_METHODS = [method for method in multiprocessing.get_all_start_methods() if method != DEFAULT_START_METHOD]
 # Under another start method, the tests that pin their own are left out and judged once.
 LEAVE_OUT_PINNED = ("-p", "selfcheck.pinned_start_method")
