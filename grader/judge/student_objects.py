@@ -90,6 +90,16 @@ def _definitions(source: str) -> dict[str, int]:
     return found
 
 
+def judges_probe(name: str) -> bool:
+    """Whether `name` is one the judge's own libraries look up on whatever they print or inspect,
+    answered in the judge and never asked of the student's host: the protocol names (`__x__`, and
+    `_x_` such as Hypothesis's pretty-printing hook `_repr_pretty_`, which the printer calls with
+    itself) and Hypothesis's mock check. Asked of the host, a module `__getattr__` of the
+    student's answered them, and the report of a failing property test became the error of
+    sending the judge's printer to the host."""
+    return (name.startswith("_") and name.endswith("_")) or name.startswith("hypothesis_internal_")
+
+
 class RemoteObject:
     """An object that lives in the student host; attribute reads, calls, len and iteration go
     there. `origin` is (module file, name) for the student module's own top-level names."""
@@ -100,7 +110,7 @@ class RemoteObject:
                              _callable=is_callable, _origin=origin)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if judges_probe(name):
             raise AttributeError(name)
         return self._host.ask(f"{self._describe()}.{name}", "getattr", self, name)
 
@@ -167,7 +177,7 @@ class StudentModule(RemoteObject):
         self.__dict__.update(__file__=str(path), _path=path)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
+        if judges_probe(name):
             raise AttributeError(name)
         value = self._host.ask(f"{self._path.stem}.{name}", "getattr", self, name)
         if isinstance(value, RemoteObject):

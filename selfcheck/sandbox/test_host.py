@@ -45,6 +45,30 @@ def test_calls_return_plain_data_and_exceptions_keep_their_kind(tmp_path: Path) 
         host.close()
 
 
+def test_what_the_judges_printer_looks_up_is_never_asked_of_the_host(tmp_path: Path) -> None:
+    """Hypothesis's printer asks each object it prints for `_repr_pretty_` and calls what it
+    gets with itself. A module `__getattr__` that answers every name must not get that call
+    (it sent the printer to the host, and the report became a pickling error); the student's
+    own names still resolve in the host."""
+    from hypothesis.vendor.pretty import pretty
+
+    host = host_for(tmp_path, """
+        asked = []
+
+        def __getattr__(name):
+            asked.append(name)
+            return lambda *args, **kwargs: "from the student"
+    """)
+    try:
+        mod = host.module("student")
+        assert pretty(mod) == repr(mod) == "<in the student host: student>"
+        assert not hasattr(mod, "_repr_pretty_") and not hasattr(mod, "hypothesis_internal_is_this_a_mock_check")
+        assert mod.anything() == "from the student"
+        assert list(mod.asked) == ["anything"]
+    finally:
+        host.close()
+
+
 def test_the_host_holds_no_descriptor_of_the_judge(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()  # stands for the results pipe
     host = host_for(tmp_path, """
