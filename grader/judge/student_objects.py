@@ -177,9 +177,7 @@ class StudentModule(RemoteObject):
         self.__dict__.update(__file__=str(path), _path=path)
 
     def __getattr__(self, name: str) -> Any:
-        if judges_probe(name):
-            raise AttributeError(name)
-        value = self._host.ask(f"{self._path.stem}.{name}", "getattr", self, name)
+        value = super().__getattr__(name)  # asked as `<module>.<name>`: the module's text is its stem
         if isinstance(value, RemoteObject):
             value.__dict__["_origin"] = (self._path, name)
         return value
